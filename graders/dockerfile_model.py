@@ -1,0 +1,191 @@
+"""A Dockerfile read with BuildKit's own parser (the `dockerfile` package wraps the Go parser).
+
+The parser accepts any instruction word; the checks here add what `docker build` would reject
+(unknown instructions, no FROM) so a learner hears about it before a build starts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dockerfile
+
+from graders.errors import SubmissionError
+
+KNOWN_INSTRUCTIONS = frozenset(
+    "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL "
+    "STOPSIGNAL USER VOLUME WORKDIR".split()
+)
+# Flags the legacy builder rejects: a Dockerfile using any of them needs BuildKit.
+_BUILDKIT_FLAGS = ("--mount", "--network", "--security", "--link", "--chmod", "--parents", "--exclude",
+                   "--checksum", "--keep-git-dir")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration as Docker writes them ("30s", "1m30s", "500ms")."""
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"{text!r} is not a duration (write it like 30s, 500ms or 1m30s)")
+    return total
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    args: tuple[str, ...]
+    flags: tuple[str, ...]
+    line: int
+    original: str
+    is_json: bool
+    has_heredoc: bool
+
+    def flag(self, name: str) -> str | None:
+        """The value of `--name=value`, or None when the flag is absent."""
+        for f in self.flags:
+            key, _, value = f.partition("=")
+            if key == f"--{name}":
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class HealthcheckSpec:
+    test: tuple[str, ...]  # ("CMD", ...) or ("CMD-SHELL", "...") as the engine stores it; empty for NONE
+    interval: float = 30.0
+    timeout: float = 30.0
+    start_period: float = 0.0
+    retries: int = 3
+    line: int = 0
+
+    @property
+    def disabled(self) -> bool:
+        return not self.test
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str
+    line: int
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def last(self, keyword: str) -> Instruction | None:
+        found = [i for i in self.instructions if i.keyword == keyword]
+        return found[-1] if found else None
+
+
+@dataclass
+class ParsedDockerfile:
+    path: Path
+    instructions: list[Instruction]
+    stages: list[Stage]
+    syntax_directive: str | None
+
+    @property
+    def final(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def needs_buildkit(self) -> bool:
+        for ins in self.instructions:
+            if ins.has_heredoc or any(f.split("=", 1)[0] in _BUILDKIT_FLAGS for f in ins.flags):
+                return True
+        return False
+
+    @property
+    def user(self) -> str | None:
+        ins = self.final.last("USER")
+        return ins.args[0] if ins and ins.args else None
+
+    def healthcheck(self) -> HealthcheckSpec | None:
+        """The final stage's HEALTHCHECK (the one the image keeps), or None when it declares none."""
+        ins = self.final.last("HEALTHCHECK")
+        if ins is None:
+            return None
+        return _healthcheck_from(ins)
+
+
+def _healthcheck_from(ins: Instruction) -> HealthcheckSpec:
+    if not ins.args or ins.args[0].upper() == "NONE":
+        return HealthcheckSpec(test=(), line=ins.line)
+    kind, *rest = ins.args
+    if kind.upper() != "CMD" or not rest:
+        raise SubmissionError(
+            f"line {ins.line}: HEALTHCHECK must be followed by CMD and a command (or NONE).",
+            "Write it as: HEALTHCHECK --interval=10s CMD python -c \"...\"",
+        )
+    test = ("CMD", *rest) if ins.is_json else ("CMD-SHELL", " ".join(rest))
+    options: dict[str, float] = {}
+    retries = 3
+    for flag in ins.flags:
+        key, _, value = flag.lstrip("-").partition("=")
+        try:
+            if key == "retries":
+                retries = int(value)
+            elif key in ("interval", "timeout", "start-period", "start-interval"):
+                options[key] = parse_duration(value)
+            else:
+                raise ValueError(f"unknown option --{key}")
+        except ValueError as exc:
+            raise SubmissionError(f"line {ins.line}: HEALTHCHECK {exc}.",
+                                  "The options are --interval, --timeout, --start-period and --retries.") from exc
+    return HealthcheckSpec(test=test, interval=options.get("interval", 30.0),
+                           timeout=options.get("timeout", 30.0),
+                           start_period=options.get("start-period", 0.0), retries=retries, line=ins.line)
+
+
+def parse_dockerfile(path: Path) -> ParsedDockerfile:
+    """Parse and validate; a SubmissionError names the line and what to change."""
+    if not path.is_file():
+        raise SubmissionError(f"There is no {path.name} in {path.parent}.",
+                              f"Create {path.name} in your lab folder (the starter has one to fill in).")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{path.name} is not UTF-8 text.", "Save the file as plain UTF-8 text.") from exc
+    try:
+        commands = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as exc:
+        raise SubmissionError(f"{path.name} does not parse: {exc}.",
+                              "Every instruction starts a line, e.g. FROM python:3.13-slim.") from exc
+    syntax = None
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if m := re.match(r"#\s*syntax\s*=\s*(\S+)", first):
+        syntax = m.group(1)
+    instructions = [
+        Instruction(keyword=c.cmd.upper(), args=tuple(c.value), flags=tuple(c.flags), line=c.start_line,
+                    original=c.original, is_json=c.json, has_heredoc=bool(c.heredocs))
+        for c in commands
+    ]
+    for ins in instructions:
+        if ins.keyword not in KNOWN_INSTRUCTIONS:
+            raise SubmissionError(f"line {ins.line}: unknown instruction {ins.keyword!r}.",
+                                  f"Check the spelling; instructions are {', '.join(sorted(KNOWN_INSTRUCTIONS))}.")
+    stages: list[Stage] = []
+    for ins in instructions:
+        if ins.keyword == "FROM":
+            if not ins.args or not ins.args[0]:
+                raise SubmissionError(f"line {ins.line}: FROM needs an image, e.g. FROM python:3.13-slim.")
+            name = ins.args[2] if len(ins.args) >= 3 and ins.args[1].upper() == "AS" else ""
+            stages.append(Stage(base=ins.args[0], name=name, line=ins.line))
+        elif stages:
+            stages[-1].instructions.append(ins)
+        elif ins.keyword != "ARG":
+            raise SubmissionError(f"line {ins.line}: {ins.keyword} comes before any FROM.",
+                                  "A Dockerfile starts with FROM (only ARG may come before it).")
+    if not stages:
+        raise SubmissionError(f"{path.name} has no FROM instruction.", "Start with FROM python:3.13-slim.")
+    for stage in stages:
+        hc = stage.last("HEALTHCHECK")
+        if hc is not None:
+            _healthcheck_from(hc)  # validate options early, with the line number
+    return ParsedDockerfile(path=path, instructions=instructions, stages=stages, syntax_directive=syntax)

@@ -1,0 +1,92 @@
+"""The connection to the Docker Engine, and the sweep that removes whatever grading runs left behind."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+from docker import DockerClient
+
+from graders.errors import EngineUnavailable
+from graders.labels import RUN_LABEL
+
+# testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/Ubuntu), then run `mastery doctor`."
+
+
+@functools.cache
+def client() -> DockerClient:
+    """One client for the process; raises EngineUnavailable with what to do when no engine answers."""
+    try:
+        c = docker.from_env(timeout=120)
+        c.ping()
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(f"No Docker Engine answers ({_short(exc)}).", ENGINE_HINT) from exc
+    return c
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+@dataclass(frozen=True)
+class SweepCount:
+    containers: int
+    images: int
+    volumes: int
+    networks: int
+
+    @property
+    def total(self) -> int:
+        return self.containers + self.images + self.volumes + self.networks
+
+
+def labelled(run_id: str | None = None) -> SweepCount:
+    """How many objects carry the grading label (of one run, or of any run)."""
+    c = client()
+    flt = {"label": f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL}
+    return SweepCount(
+        containers=len(c.containers.list(all=True, filters=flt)),
+        images=len(c.images.list(filters=flt)),
+        volumes=len(c.volumes.list(filters=flt)),
+        networks=len(c.networks.list(filters=flt)),
+    )
+
+
+def sweep(run_id: str | None = None) -> SweepCount:
+    """Remove the containers, images, volumes and networks of one run (or of every run). Returns what it removed."""
+    c = client()
+    flt = {"label": f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL}
+    removed = [0, 0, 0, 0]
+    for container in c.containers.list(all=True, filters=flt):
+        try:
+            container.remove(force=True, v=True)
+            removed[0] += 1
+        except docker.errors.NotFound:
+            pass
+    for image in c.images.list(filters=flt):
+        try:
+            # noprune keeps the parent layers: they are the build cache that makes the next check fast.
+            c.images.remove(image.id, force=True, noprune=True)
+            removed[1] += 1
+        except docker.errors.NotFound:
+            pass
+    for network in c.networks.list(filters=flt):
+        try:
+            network.remove()
+            removed[3] += 1
+        except docker.errors.NotFound:
+            pass
+    for volume in c.volumes.list(filters=flt):
+        try:
+            volume.remove(force=True)
+            removed[2] += 1
+        except docker.errors.NotFound:
+            pass
+    return SweepCount(*removed)

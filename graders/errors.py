@@ -1,0 +1,42 @@
+"""One small exception tree. Each error carries what a learner needs to fix it: a message and a hint."""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Base of every error the graders raise on purpose."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class EngineUnavailable(GraderError):
+    """No Docker Engine answers: grading cannot be done at all (exit 2)."""
+
+
+class UsageError(GraderError):
+    """The command was called wrongly: unknown lab, missing folder (exit 2)."""
+
+
+class SubmissionError(GraderError):
+    """The submission cannot be read: a missing file, a Dockerfile that does not parse."""
+
+
+class BuildFailed(GraderError):
+    def __init__(self, message: str, hint: str = "", log_tail: str = "") -> None:
+        super().__init__(message, hint)
+        self.log_tail = log_tail
+
+
+class BuildTimedOut(BuildFailed):
+    pass
+
+
+class ContainerFailed(GraderError):
+    """The container could not be started or stopped at once; the message holds its logs."""
+
+
+class ImageError(GraderError):
+    """A base image could not be pulled or built."""

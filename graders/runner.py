@@ -1,0 +1,164 @@
+"""A grading run: read → build → run → check → tear down everything it made, whatever happened.
+
+Failures become results. Only "grading cannot be done at all" (no engine, unknown folder) raises.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import docker.errors
+
+from graders import engine
+from graders.build import build_image
+from graders.container import health_override, start_container, wait_ready
+from graders.context import Blocker, GradingContext
+from graders.dockerfile_model import parse_dockerfile
+from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError, UsageError
+from graders.labels import new_run_id, run_labels
+from graders.results import CheckResult, GradeReport, Status
+from graders.spec import Check, LabSpec, Limits, Outcome, Phase
+
+log = logging.getLogger("graders")
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
+          progress: Progress | None = None) -> GradeReport:
+    """Grade one submission folder against a Dockerfile lab."""
+    say = progress or _quiet
+    submission = submission.resolve()
+    if not submission.is_dir():
+        raise UsageError(f"{submission} is not a folder.", f"Pass the folder that holds your {spec.files[0]}.")
+    if limits is not None:
+        spec = replace(spec, limits=limits)
+    ctx = GradingContext(spec=spec, submission=submission, run_id=new_run_id())
+    report = GradeReport(lab_id=spec.id, lab_title=spec.title, submission=str(submission))
+    started = time.monotonic()
+    results: dict[str, CheckResult] = {}
+    engine.client()  # no engine: grading cannot be done (raises EngineUnavailable)
+    try:
+        say("Reading the Dockerfile")
+        _parse(ctx)
+        _run_checks(ctx, Phase.STATIC, results)
+        if not ctx.blocker_for(Phase.BUILD):
+            say("Building the image")
+            _build(ctx, say)
+        _run_checks(ctx, Phase.BUILD, results)
+        if not ctx.blocker_for(Phase.RUNTIME):
+            say("Starting the container")
+            _start(ctx, say)
+        _run_checks(ctx, Phase.RUNTIME, results)
+    finally:
+        say("Cleaning up")
+        _teardown(ctx)
+    report.results = [results[c.name] for c in spec.checks]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _parse(ctx: GradingContext) -> None:
+    path = ctx.submission / "Dockerfile"
+    try:
+        ctx.dockerfile = parse_dockerfile(path)
+    except SubmissionError as exc:
+        ctx.blockers[Phase.STATIC] = Blocker("parse", exc.message, exc.hint)
+
+
+def _build(ctx: GradingContext, say: Progress) -> None:
+    assert ctx.dockerfile is not None
+    tag = f"mastery-grade/{ctx.spec.id}:{ctx.run_id}"
+    steps = 0
+
+    def on_line(line: str) -> None:
+        nonlocal steps
+        if line.startswith("Step ") or line.startswith("#") and " [" in line:
+            steps += 1
+            say(f"Building: {line[:70]}")
+
+    try:
+        ctx.build = build_image(ctx.submission, ctx.dockerfile.path, tag, run_labels(ctx.run_id, ctx.spec.id),
+                                timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
+                                memory_bytes=ctx.spec.limits.memory_bytes, on_line=on_line)
+        ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
+    except BuildFailed as exc:
+        ctx.build_error = exc
+        ctx.blockers[Phase.BUILD] = Blocker("build", "The image did not build.", "Fix the build first (see the build check).")
+    except GraderError as exc:
+        ctx.build_error = BuildFailed(exc.message, exc.hint)
+        ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint)
+
+
+def _start(ctx: GradingContext, say: Progress) -> None:
+    assert ctx.build is not None
+    limits = ctx.spec.limits
+    health = health_override(ctx.image_attrs.get("Config", {}).get("Healthcheck"), limits)
+    try:
+        ctx.container = start_container(ctx.build.image_id, run_labels(ctx.run_id, ctx.spec.id), limits,
+                                        ctx.spec.port, health)
+    except ContainerFailed as exc:
+        ctx.blockers[Phase.RUNTIME] = Blocker("start", exc.message, exc.hint)
+        return
+    say("Waiting for the container to become healthy" if health else "Waiting for the port to open")
+    ctx.readiness = wait_ready(ctx.container, limits.health_budget_s, expects_health=health is not None)
+    diagnosis = ctx.container.diagnose() if not ctx.readiness.ready else None
+    if diagnosis is not None:
+        # Dead, out of memory or out of processes: nothing in the container can be judged.
+        ctx.blockers[Phase.RUNTIME] = Blocker("start", *diagnosis)
+    say("Checking the running container")
+
+
+def _run_checks(ctx: GradingContext, phase: Phase, results: dict[str, CheckResult]) -> None:
+    checks = [c for c in ctx.spec.checks if c.phase == phase]
+    if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(checks)) as pool:
+            for check, result in zip(checks, pool.map(lambda c: _run_one(ctx, c), checks), strict=True):
+                results[check.name] = result
+        return
+    for check in checks:
+        results[check.name] = _run_one(ctx, check)
+
+
+def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
+    started = time.monotonic()
+    blocker = ctx.blocker_for(check.phase)
+    if blocker is not None and blocker.kind != check.reports:
+        outcome = Outcome.failed(f"Not checked: {blocker.message}", blocker.hint)
+    else:
+        try:
+            outcome = check.run(ctx)
+        except Exception as exc:  # noqa: BLE001 - a grader bug becomes a result, never a traceback
+            log.debug("check %s raised", check.name, exc_info=True)
+            outcome = Outcome.error(f"The grader could not judge this check ({type(exc).__name__}: {exc}).")
+    points = check.points if outcome.status is Status.PASSED else 0.0
+    return CheckResult(name=check.name, title=check.title, status=outcome.status, points=points,
+                       max_points=check.points, category=check.category, message=outcome.message,
+                       hint=outcome.hint if outcome.status is not Status.PASSED else "", tags=check.tags,
+                       seconds=time.monotonic() - started)
+
+
+def _teardown(ctx: GradingContext) -> None:
+    """Remove the container and the image; the sweep catches anything a crash left labelled."""
+    if ctx.container is not None:
+        ctx.container.stop()
+    if ctx.build is not None:
+        try:
+            engine.client().images.remove(ctx.build.tag, noprune=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            log.debug("could not remove %s: %s", ctx.build.tag, exc)
+    try:
+        engine.sweep(ctx.run_id)
+    except docker.errors.APIError as exc:
+        log.debug("sweep of run %s failed: %s", ctx.run_id, exc)

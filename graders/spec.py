@@ -1,0 +1,114 @@
+"""Lab specs and checks: what a lab asks for, and the small functions that judge it."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from graders.results import Category, Status
+
+if TYPE_CHECKING:
+    from graders.context import GradingContext
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Phase(enum.IntEnum):
+    """When a check can run. A later phase only runs if the earlier ones got what they need."""
+
+    STATIC = 0  # reads the submission only, no engine
+    BUILD = 1  # needs the built image
+    RUNTIME = 2  # needs the running container
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check observed; the runner turns it into a CheckResult with points."""
+
+    status: Status
+    message: str
+    hint: str = ""
+
+    @classmethod
+    def passed(cls, message: str) -> Outcome:
+        return cls(Status.PASSED, message)
+
+    @classmethod
+    def failed(cls, message: str, hint: str) -> Outcome:
+        return cls(Status.FAILED, message, hint)
+
+    @classmethod
+    def skipped(cls, reason: str) -> Outcome:
+        return cls(Status.SKIPPED, reason)
+
+    @classmethod
+    def error(cls, message: str) -> Outcome:
+        return cls(Status.ERROR, message, "This is a problem of the grader, not of your work: run `mastery doctor`.")
+
+
+CheckFn = Callable[["GradingContext"], Outcome]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    title: str
+    points: float
+    category: Category
+    phase: Phase
+    run: CheckFn
+    tags: tuple[str, ...] = ()
+    reports: str = ""  # the blocker kind this check reports itself ("parse", "build") instead of being blocked by it
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a learner's build and container may use. A submission is untrusted code."""
+
+    build_timeout_s: float = 600.0
+    run_timeout_s: float = 120.0  # the whole runtime phase, from start to teardown
+    health_budget_s: float = 60.0  # how long the container may take to become healthy / open its port
+    memory_bytes: int = 1024 * 1024 * 1024
+    pids: int = 256
+    nano_cpus: int = 2_000_000_000
+    health_interval_s: float = 0.5  # the interval the grader runs the learner's HEALTHCHECK with
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    id: str
+    title: str
+    lesson: str  # the page in course/, relative to it
+    kind: str  # dockerfile | compose | engine-state | manifest | quiz
+    files: tuple[str, ...]  # what the learner hands in
+    base_images: tuple[str, ...]
+    checks: tuple[Check, ...]
+    folder: Path  # where the spec, solution and broken variants live
+    port: int = 8080
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def total_points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def starter_dir(self) -> Path:
+        """The learner's working folder (the lab folder in labs/)."""
+        return REPO_ROOT / "labs" / self.id
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.folder / "solution"
+
+    @property
+    def broken_dir(self) -> Path:
+        return self.folder / "broken"
+
+    def check(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(name)
