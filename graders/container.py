@@ -22,6 +22,7 @@ from graders.errors import ContainerFailed
 from graders.spec import Limits
 
 LOG_TAIL_LINES = 20
+UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers
 
 
 def engine_host() -> str:
@@ -158,7 +159,8 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
     """Create and start the container. On any failure nothing is left running."""
     tc = DockerContainer(image)
     if port is not None:
-        tc.with_bind_ports(port, ("127.0.0.1", None) if engine_host() == "127.0.0.1" else None)  # type: ignore[arg-type]
+        # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
+        tc.ports[f"{port}/tcp"] = ("127.0.0.1",) if engine_host() == "127.0.0.1" else None  # type: ignore[assignment]
     kwargs: dict[str, Any] = {
         "labels": labels,
         "mem_limit": limits.memory_bytes,
@@ -197,6 +199,7 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
     """Wait until healthy (or, with no healthcheck, until the port opens), the container dies, or budget runs out."""
     started = time.monotonic()
     deadline = started + budget_s
+    port_open_since: float | None = None
     while True:
         state = rc.state()
         elapsed = time.monotonic() - started
@@ -207,6 +210,13 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
             status = (state.get("Health") or {}).get("Status")
             if status == "healthy":
                 return Readiness(True, elapsed, f"healthy after {elapsed:.1f} s", healthy=True)
+            # The server answers yet the probe keeps failing: the probe is wrong, waiting will not help.
+            if status == "unhealthy" and rc.port_open():
+                port_open_since = port_open_since or time.monotonic()
+                if time.monotonic() - port_open_since >= UNHEALTHY_GRACE_S:
+                    return _not_ready(rc, state, elapsed, expects_health)
+            else:
+                port_open_since = None
         elif rc.port_open():
             return Readiness(True, elapsed, f"port {rc.container_port} answered after {elapsed:.1f} s")
         if time.monotonic() >= deadline:
@@ -222,7 +232,7 @@ def _not_ready(rc: RunningContainer, state: dict[str, Any], elapsed: float, expe
         log = (state.get("Health") or {}).get("Log") or []
         probes = "\n".join(f"  exit {p.get('ExitCode')}: {(p.get('Output') or '').strip()[:300]}" for p in log[-3:])
         return Readiness(False, elapsed,
-                         f"The container did not become healthy within {elapsed:.0f} s. Last health probes:\n"
+                         f"The container was not healthy after {elapsed:.0f} s. Last health probes:\n"
                          f"{probes or '  (none ran)'}",
                          "Run the HEALTHCHECK command by hand inside the container (docker exec) and make it exit 0; "
                          "it must test the real service (e.g. GET /health on the port the app listens on).",

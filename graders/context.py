@@ -21,6 +21,12 @@ class Blocker:
     kind: str  # "parse", "build" or "start": a check whose `reports` names it judges it itself
     message: str
     hint: str = ""
+    summary: str = ""  # what the checks blocked by it say; the full message once, from its own check
+
+    def for_dependents(self) -> tuple[str, str]:
+        if self.summary:
+            return f"Not checked: {self.summary}", ""
+        return f"Not checked: {self.message}", self.hint
 
 
 @dataclass

@@ -155,6 +155,9 @@ def parse_dockerfile(path: Path) -> ParsedDockerfile:
     try:
         commands = dockerfile.parse_string(text)
     except dockerfile.GoParseError as exc:
+        if "no instructions" in str(exc):
+            raise SubmissionError(f"{path.name} has no instructions yet.",
+                                  "Start with FROM python:3.13-slim; the lab notebook walks you through the rest.") from exc
         raise SubmissionError(f"{path.name} does not parse: {exc}.",
                               "Every instruction starts a line, e.g. FROM python:3.13-slim.") from exc
     syntax = None

@@ -53,11 +53,11 @@ def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
         _run_checks(ctx, Phase.STATIC, results)
         if not ctx.blocker_for(Phase.BUILD):
             say("Building the image")
-            _build(ctx, say)
+            _guarded(ctx, Phase.BUILD, lambda: _build(ctx, say))
         _run_checks(ctx, Phase.BUILD, results)
         if not ctx.blocker_for(Phase.RUNTIME):
             say("Starting the container")
-            _start(ctx, say)
+            _guarded(ctx, Phase.RUNTIME, lambda: _start(ctx, say))
         _run_checks(ctx, Phase.RUNTIME, results)
     finally:
         say("Cleaning up")
@@ -67,12 +67,23 @@ def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
     return report
 
 
+def _guarded(ctx: GradingContext, phase: Phase, step: Callable[[], None]) -> None:
+    """A grader bug in a phase blocks the checks that need it, with a message; it never escapes as a traceback."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("phase %s raised", phase.name, exc_info=True)
+        ctx.blockers[phase] = Blocker("error", f"The grader hit an internal problem ({type(exc).__name__}: {exc}).",
+                                      "This is not your fault: run `mastery doctor`, and report it if it persists.")
+
+
 def _parse(ctx: GradingContext) -> None:
     path = ctx.submission / "Dockerfile"
     try:
         ctx.dockerfile = parse_dockerfile(path)
     except SubmissionError as exc:
-        ctx.blockers[Phase.STATIC] = Blocker("parse", exc.message, exc.hint)
+        ctx.blockers[Phase.STATIC] = Blocker("parse", exc.message, exc.hint,
+                                             summary="the Dockerfile must parse first (see dockerfile_valid).")
 
 
 def _build(ctx: GradingContext, say: Progress) -> None:
@@ -93,7 +104,8 @@ def _build(ctx: GradingContext, say: Progress) -> None:
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
     except BuildFailed as exc:
         ctx.build_error = exc
-        ctx.blockers[Phase.BUILD] = Blocker("build", "The image did not build.", "Fix the build first (see the build check).")
+        ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint,
+                                            summary="the image must build first (see image_builds).")
     except GraderError as exc:
         ctx.build_error = BuildFailed(exc.message, exc.hint)
         ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint)
@@ -133,7 +145,7 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
     started = time.monotonic()
     blocker = ctx.blocker_for(check.phase)
     if blocker is not None and blocker.kind != check.reports:
-        outcome = Outcome.failed(f"Not checked: {blocker.message}", blocker.hint)
+        outcome = Outcome.failed(*blocker.for_dependents())
     else:
         try:
             outcome = check.run(ctx)

@@ -1,0 +1,159 @@
+"""The `mastery` command. Its flags, output shapes and exit codes are a contract other tools rely on.
+
+Exit codes: 0 all checks passed (or the command succeeded), 1 some check failed, 2 grading could not be done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from graders import doctor as doctor_mod
+from graders import engine, images
+from graders import report as report_mod
+from graders.errors import GraderError
+from graders.labs import all_labs, get_lab
+from graders.runner import grade
+from graders.spec import REPO_ROOT
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+class MasteryGroup(click.Group):
+    """Turns every error into a message and exit 2: a learner never sees a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            err.print(f"[red]Error:[/red] {exc.message}")
+            if exc.hint:
+                err.print(f"[cyan]Hint:[/cyan] {exc.hint}")
+            sys.exit(2)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            err.print("Interrupted; whatever the grader had started was removed.")
+            sys.exit(2)
+        except Exception as exc:
+            if os.environ.get("MASTERY_DEBUG"):
+                raise
+            err.print(f"[red]Error:[/red] the grader hit an internal problem: {type(exc).__name__}: {exc}")
+            err.print("[cyan]Hint:[/cyan] run `mastery doctor`; set MASTERY_DEBUG=1 to see the details.")
+            sys.exit(2)
+
+
+@click.group(cls=MasteryGroup)
+@click.version_option(package_name="docker-mastery")
+def main() -> None:
+    """Docker Mastery for Data Science: grade labs on a real Docker Engine."""
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("MASTERY_DEBUG") else logging.WARNING)
+
+
+@main.command()
+def doctor() -> None:
+    """Check that grading can run here: engine, Compose v2, BuildKit, GPU runtime, base images."""
+    findings = doctor_mod.diagnose()
+    table = Table(show_header=True)
+    for col in ("", "What", "Found", "What to do"):
+        table.add_column(col)
+    for f in findings:
+        mark = "[green]✔[/green]" if f.ok else ("[red]✘[/red]" if f.required else "[yellow]–[/yellow]")
+        table.add_row(mark, f.name, f.detail, "" if f.ok else f.fix)
+    out.print(table)
+    if doctor_mod.ready(findings):
+        out.print("Grading can run here.")
+        return
+    out.print("[red]Grading cannot run here yet:[/red] fix the lines marked ✘.")
+    sys.exit(1)
+
+
+def _lab_entry(lab_id: str) -> dict[str, object]:
+    spec = get_lab(lab_id)
+    return {
+        "id": spec.id, "title": spec.title, "lesson": spec.lesson, "kind": spec.kind,
+        "total_points": spec.total_points,
+        "solution": str(spec.solution_dir.relative_to(REPO_ROOT)),
+        "checks": [{"name": c.name, "points": c.points, "tags": [c.category.value, *c.tags]} for c in spec.checks],
+    }
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def labs(as_json: bool) -> None:
+    """List the labs with their checks and points."""
+    entries = [_lab_entry(i) for i in all_labs()]
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    table = Table()
+    for col in ("Lab", "Title", "Kind", "Points", "Lesson", "Checks"):
+        table.add_column(col)
+    for e in entries:
+        checks = ", ".join(f"{c['name']} ({c['points']:g})" for c in e["checks"])  # type: ignore[attr-defined]
+        table.add_row(str(e["id"]), str(e["title"]), str(e["kind"]), f"{e['total_points']:g}", str(e["lesson"]), checks)
+    out.print(table)
+
+
+@main.command()
+@click.argument("lab")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write Gradescope's results.json here.")
+def check(lab: str, folder: Path | None, json_file: Path | None) -> None:
+    """Grade FOLDER (default: the lab's folder under labs/) against LAB."""
+    spec = get_lab(lab)
+    target = folder or spec.starter_dir
+    with err.status("Grading…", spinner="dots") as status:
+        report = grade(spec, target, progress=lambda msg: status.update(f"{spec.id}: {msg}…"))
+    out.print(report_mod.rich_table(report))
+    if json_file is not None:
+        json_file.write_text(json.dumps(report_mod.gradescope(report), indent=2))
+        err.print(f"Wrote {json_file}")
+    sys.exit(0 if report.all_passed else 1)
+
+
+@main.group(name="images")
+def images_group() -> None:
+    """Base images the labs build on."""
+
+
+@images_group.command(name="list")
+def images_list() -> None:
+    """Show each image the course needs: present or missing, real or stand-in."""
+    table = Table()
+    for col in ("Image", "Present", "Kind", "Size"):
+        table.add_column(col)
+    for ref in images.course_images():
+        st = images.status(ref)
+        table.add_row(ref, "yes" if st.present else "[red]missing[/red]",
+                      ("stand-in" if st.stand_in else "real") if st.present else "", f"{st.size_mb:.0f} MB" if st.present else "")
+    out.print(table)
+
+
+@images_group.command(name="prepare")
+@click.option("--offline", is_flag=True, help="Do not try the registry: build local stand-ins.")
+@click.option("--lab", "lab_ids", multiple=True, help="Only the images this lab needs (repeatable).")
+def images_prepare(offline: bool, lab_ids: tuple[str, ...]) -> None:
+    """Make every base image present: pull it, or build a labelled stand-in offline."""
+    refs = images.course_images(lab_ids or None)
+    done = images.prepare(refs, offline=True if offline else None, say=lambda m: err.print(f"[dim]{m}[/dim]"))
+    for st in done:
+        out.print(f"{st.ref}: {'stand-in' if st.stand_in else 'real'}, {st.size_mb:.0f} MB")
+
+
+@main.command()
+def clean() -> None:
+    """Remove whatever grading runs left behind, and the grader's build cache."""
+    removed = engine.sweep()
+    pruned = engine.client().images.prune(filters={"dangling": True, "label": "io.mastery.lab"})
+    freed = (pruned.get("SpaceReclaimed") or 0) / 1e6
+    out.print(f"Removed {removed.containers} containers, {removed.images} images, {removed.volumes} volumes, "
+              f"{removed.networks} networks; the build cache freed {freed:.0f} MB.")

