@@ -151,9 +151,9 @@ def images_prepare(offline: bool, lab_ids: tuple[str, ...]) -> None:
 
 @main.command()
 def clean() -> None:
-    """Remove whatever grading runs left behind, and the grader's build cache."""
+    """Remove whatever grading runs left behind, and the build cache (every dangling image)."""
     removed = engine.sweep()
-    pruned = engine.client().images.prune(filters={"dangling": True, "label": "io.mastery.lab"})
+    pruned = engine.client().images.prune(filters={"dangling": True})
     freed = (pruned.get("SpaceReclaimed") or 0) / 1e6
     out.print(f"Removed {removed.containers} containers, {removed.images} images, {removed.volumes} volumes, "
               f"{removed.networks} networks; the build cache freed {freed:.0f} MB.")

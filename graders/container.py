@@ -221,7 +221,7 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
             return Readiness(True, elapsed, f"port {rc.container_port} answered after {elapsed:.1f} s")
         if time.monotonic() >= deadline:
             return _not_ready(rc, state, elapsed, expects_health)
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def _not_ready(rc: RunningContainer, state: dict[str, Any], elapsed: float, expects_health: bool) -> Readiness:

@@ -11,7 +11,7 @@ import docker.errors
 from docker import DockerClient
 
 from graders.errors import EngineUnavailable
-from graders.labels import RUN_LABEL
+from graders.labels import RUN_LABEL, image_reference
 
 # testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -48,12 +48,12 @@ class SweepCount:
 
 
 def labelled(run_id: str | None = None) -> SweepCount:
-    """How many objects carry the grading label (of one run, or of any run)."""
+    """How many objects a grading run made are still there (of one run, or of any run)."""
     c = client()
     flt = {"label": f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL}
     return SweepCount(
         containers=len(c.containers.list(all=True, filters=flt)),
-        images=len(c.images.list(filters=flt)),
+        images=len(c.images.list(filters={"reference": image_reference(run_id)})),
         volumes=len(c.volumes.list(filters=flt)),
         networks=len(c.networks.list(filters=flt)),
     )
@@ -70,13 +70,14 @@ def sweep(run_id: str | None = None) -> SweepCount:
             removed[0] += 1
         except docker.errors.NotFound:
             pass
-    for image in c.images.list(filters=flt):
-        try:
-            # noprune keeps the parent layers: they are the build cache that makes the next check fast.
-            c.images.remove(image.id, force=True, noprune=True)
-            removed[1] += 1
-        except docker.errors.NotFound:
-            pass
+    for image in c.images.list(filters={"reference": image_reference(run_id)}):
+        for tag in image.tags:
+            try:
+                # By tag, with noprune: the layers stay as build cache, which makes the next check fast.
+                c.images.remove(tag, noprune=True)
+                removed[1] += 1
+            except docker.errors.NotFound:
+                pass
     for network in c.networks.list(filters=flt):
         try:
             network.remove()

@@ -10,6 +10,20 @@ STAND_IN_LABEL = "io.mastery.stand-in"
 STAND_IN_FOR_LABEL = "io.mastery.stand-in.for"
 
 
+# Images are tagged, not labelled: with the legacy builder each --label is a build step of its own,
+# a new layer on every check (about 0.1 s). The tag names the lab and the run instead.
+IMAGE_REPO = "mastery-grade"
+
+
+def image_tag(lab_id: str, run_id: str) -> str:
+    return f"{IMAGE_REPO}/{lab_id}:{run_id}"
+
+
+def image_reference(run_id: str | None = None) -> str:
+    """A `reference` filter matching the images of one run, or of every run."""
+    return f"{IMAGE_REPO}/*:{run_id}" if run_id else f"{IMAGE_REPO}/*"
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 

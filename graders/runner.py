@@ -20,7 +20,7 @@ from graders.container import health_override, start_container, wait_ready
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError, UsageError
-from graders.labels import new_run_id, run_labels
+from graders.labels import image_tag, new_run_id, run_labels
 from graders.results import CheckResult, GradeReport, Status
 from graders.spec import Check, LabSpec, Limits, Outcome, Phase
 
@@ -88,7 +88,7 @@ def _parse(ctx: GradingContext) -> None:
 
 def _build(ctx: GradingContext, say: Progress) -> None:
     assert ctx.dockerfile is not None
-    tag = f"mastery-grade/{ctx.spec.id}:{ctx.run_id}"
+    tag = image_tag(ctx.spec.id, ctx.run_id)
     steps = 0
 
     def on_line(line: str) -> None:
@@ -98,7 +98,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
             say(f"Building: {line[:70]}")
 
     try:
-        ctx.build = build_image(ctx.submission, ctx.dockerfile.path, tag, run_labels(ctx.run_id, ctx.spec.id),
+        ctx.build = build_image(ctx.submission, ctx.dockerfile.path, tag, {},
                                 timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
                                 memory_bytes=ctx.spec.limits.memory_bytes, on_line=on_line)
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)

@@ -74,7 +74,7 @@ class Limits:
     memory_bytes: int = 1024 * 1024 * 1024
     pids: int = 256
     nano_cpus: int = 2_000_000_000
-    health_interval_s: float = 0.5  # the interval the grader runs the learner's HEALTHCHECK with
+    health_interval_s: float = 0.1  # the interval the grader runs the learner's HEALTHCHECK with
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Opens the course: the docs site on http://127.0.0.1:8000 and JupyterLab with the labs on :8888.
+# Run it through `make course`, which sets everything up first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+DOCS_PORT=${DOCS_PORT:-8000}
+LAB_PORT=${LAB_PORT:-8888}
+
+python -m http.server "$DOCS_PORT" --bind 127.0.0.1 --directory site >/dev/null 2>&1 &
+docs=$!
+trap 'kill $docs 2>/dev/null || true' EXIT
+
+echo "Course site:  http://127.0.0.1:$DOCS_PORT/"
+echo "JupyterLab:   the URL with its token is printed below. Open labs/<lab>/<lab>.ipynb to start a lab."
+echo "Check a lab from a terminal at any time with: mastery check <lab>   (mastery labs lists them)"
+extra=()
+[ "$(id -u)" = 0 ] && extra+=(--allow-root)
+jupyter lab --notebook-dir="$PWD/labs" --ip=127.0.0.1 --port="$LAB_PORT" --no-browser "${extra[@]}"

@@ -1,0 +1,57 @@
+"""The lab notebook through real nbgrader: generate the release, autograde the solution (full marks)
+and the untouched starter (zero), with the course's own nbgrader settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graders.labs import get_lab
+from graders.spec import REPO_ROOT
+from graders.submission import materialize
+
+SPEC = get_lab("ml-api")
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+
+def nbgrader(course: Path, *args: str) -> None:
+    # nbgrader runs `alembic` and the kernel from PATH: put this environment's bin first, as activation would.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course, capture_output=True,
+                          text=True, timeout=1800, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_release_and_autograde(tmp_path: Path) -> None:
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    shutil.copytree(SPEC.starter_dir, course / "source" / SPEC.id,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "model.joblib", "__pycache__"))
+    config = (REPO_ROOT / "nbgrader_config.py").read_text().replace(
+        'str(Path(__file__).resolve().parent)', repr(str(course))).replace('"labs"', '"source"')
+    (course / "nbgrader_config.py").write_text(config)
+
+    nbgrader(course, "generate_assignment", SPEC.id)
+    release = course / "release" / SPEC.id
+    assert (release / f"{SPEC.id}.ipynb").is_file() and (release / "Dockerfile").is_file()
+    assert not any(p.name == "solution" for p in release.rglob("*"))
+
+    for learner, with_solution in (("solver", True), ("starter", False)):
+        submitted = course / "submitted" / learner / SPEC.id
+        shutil.copytree(release, submitted)
+        if with_solution:
+            materialize(SPEC, into=submitted)
+    nbgrader(course, "autograde", SPEC.id)
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        solver = gradebook.find_submission(SPEC.id, "solver")
+        starter = gradebook.find_submission(SPEC.id, "starter")
+        assert solver.max_score == SPEC.total_points
+        assert solver.score == SPEC.total_points, [(g.name, g.score) for g in solver.notebooks[0].grades]
+        assert starter.score == 0
