@@ -25,9 +25,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graders.labs import get_lab  # noqa: E402
-from graders.labs.ml_api.spec import SAMPLES  # noqa: E402
-from graders.submission import materialize  # noqa: E402
+from graders.labs import get_lab
+from graders.labs.ml_api.spec import SAMPLES
+from graders.submission import materialize
 
 RAW_TAG = "mastery-bench/raw:latest"
 LEGACY = {**os.environ, "DOCKER_BUILDKIT": "0"}  # the builder `mastery check` uses for this lab

@@ -7,6 +7,7 @@ builder is used unless the Dockerfile needs BuildKit (RUN --mount, heredocs, COP
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -165,8 +166,6 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=10)
     except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)

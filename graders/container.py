@@ -7,6 +7,7 @@ no host mounts) are ours. Whatever goes wrong becomes a Readiness with a message
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import socket
 import time
@@ -148,10 +149,8 @@ class RunningContainer:
         return None
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self.tc.stop(force=True, delete_volume=True)
-        except docker.errors.NotFound:
-            pass
 
 
 def start_container(image: str, labels: dict[str, str], limits: Limits, port: int | None,
@@ -189,10 +188,9 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
 
 
 def _quiet_stop(tc: DockerContainer) -> None:
-    try:
+    """Cleanup after a failed start; the label sweep catches whatever this misses."""
+    with contextlib.suppress(Exception):
         tc.stop(force=True, delete_volume=True)
-    except Exception:  # noqa: BLE001 - cleanup after a failed start; the sweep catches what this misses
-        pass
 
 
 def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> Readiness:

@@ -29,9 +29,9 @@ def _display(markup: str, display_id: str | None = None, update: bool = False) -
         print(markup)
         return
     if update and display_id:
-        update_display(HTML(markup), display_id=display_id)
+        update_display(HTML(markup), display_id=display_id)  # type: ignore[no-untyped-call]
     else:
-        display(HTML(markup), display_id=display_id)
+        display(HTML(markup), display_id=display_id)  # type: ignore[no-untyped-call]
 
 
 class NotebookReport:

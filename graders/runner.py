@@ -71,7 +71,7 @@ def _guarded(ctx: GradingContext, phase: Phase, step: Callable[[], None]) -> Non
     """A grader bug in a phase blocks the checks that need it, with a message; it never escapes as a traceback."""
     try:
         step()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.debug("phase %s raised", phase.name, exc_info=True)
         ctx.blockers[phase] = Blocker("error", f"The grader hit an internal problem ({type(exc).__name__}: {exc}).",
                                       "This is not your fault: run `mastery doctor`, and report it if it persists.")
@@ -93,7 +93,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
 
     def on_line(line: str) -> None:
         nonlocal steps
-        if line.startswith("Step ") or line.startswith("#") and " [" in line:
+        if line.startswith("Step ") or (line.startswith("#") and " [" in line):
             steps += 1
             say(f"Building: {line[:70]}")
 
@@ -149,7 +149,7 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
     else:
         try:
             outcome = check.run(ctx)
-        except Exception as exc:  # noqa: BLE001 - a grader bug becomes a result, never a traceback
+        except Exception as exc:
             log.debug("check %s raised", check.name, exc_info=True)
             outcome = Outcome.error(f"The grader could not judge this check ({type(exc).__name__}: {exc}).")
     points = check.points if outcome.status is Status.PASSED else 0.0

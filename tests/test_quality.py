@@ -1,0 +1,70 @@
+"""The style bar as tests: ruff and mypy clean, shell scripts parse, the bootstrap is quiet when all is there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graders.labs import all_labs
+from graders.spec import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_ruff_clean() -> None:
+    proc = run(str(BIN / "ruff"), "check", ".")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_mypy_clean() -> None:
+    proc = run(str(BIN / "mypy"))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+@pytest.mark.parametrize("script", [*sorted((REPO_ROOT / "scripts").glob("*.sh")), REPO_ROOT / ".ci" / "run"],
+                         ids=lambda p: p.name)
+def test_shell_scripts_parse(script: Path) -> None:
+    assert run("bash", "-n", str(script)).returncode == 0
+
+
+def test_labs_json_contract() -> None:
+    proc = run(sys.executable, "-m", "graders", "labs", "--json")
+    assert proc.returncode == 0, proc.stderr
+    entries = json.loads(proc.stdout)
+    assert [e["id"] for e in entries] == list(all_labs())
+    for entry in entries:
+        assert set(entry) == {"id", "title", "lesson", "kind", "total_points", "solution", "checks"}
+        assert (REPO_ROOT / entry["solution"]).is_dir()
+        assert entry["total_points"] == sum(c["points"] for c in entry["checks"])
+        for check in entry["checks"]:
+            assert set(check) == {"name", "points", "tags"} and check["tags"]
+
+
+@pytest.mark.engine
+def test_bootstrap_is_quiet_and_idempotent_when_all_is_there() -> None:
+    proc = run("bash", "scripts/bootstrap-engine.sh", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+
+
+@pytest.mark.engine
+def test_doctor_says_grading_can_run() -> None:
+    proc = run(sys.executable, "-m", "graders", "doctor", timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    assert "Grading can run here." in proc.stdout
+
+
+@pytest.mark.engine
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker CLI")
+def test_compose_file_is_valid() -> None:
+    proc = run("docker", "compose", "-f", "compose.yaml", "config", "--quiet", timeout=60)
+    assert proc.returncode == 0, proc.stderr
