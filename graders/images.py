@@ -116,7 +116,7 @@ def build_stand_in(ref: str, say: Callable[[str], None] = print) -> ImageStatus:
 
 def _import_debian(suite: str, say: Callable[[str], None]) -> None:
     ref = f"debian:{suite}-slim"
-    debootstrap = shutil.which("debootstrap")
+    debootstrap = shutil.which("debootstrap") or _install_debootstrap(say)
     if debootstrap is None:
         raise ImageError("debootstrap is needed to build Debian stand-ins offline.",
                          "Install it (apt-get install debootstrap) or run on a machine that can pull images.")
@@ -144,6 +144,18 @@ def _import_debian(suite: str, say: Callable[[str], None]) -> None:
         tar.wait()
         if imported.returncode != 0:
             raise ImageError(f"docker import of {ref} failed: {imported.stderr.strip()[-400:]}")
+
+
+def _install_debootstrap(say: Callable[[str], None]) -> str | None:
+    """As root on Debian/Ubuntu, install debootstrap from the distribution; elsewhere leave it to the user."""
+    if os.geteuid() != 0 or not Path("/etc/debian_version").exists() or shutil.which("apt-get") is None:
+        return None
+    say("installing debootstrap (apt-get install debootstrap)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "debootstrap"]):
+        if subprocess.run(argv, capture_output=True, env=env, timeout=900).returncode != 0:
+            return None
+    return shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
 
 
 def _slim(root: Path) -> None:

@@ -132,3 +132,12 @@ def test_cli_without_engine_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "No Docker Engine answers" in proc.stderr and "Traceback" not in proc.stderr
     assert get_lab("ml-api")  # the lab exists: the failure is the engine's
+
+
+def test_buildkit_features_build_with_buildkit(tmp_path: Path, no_leftovers: None) -> None:
+    report = run(tmp_path, "FROM python:3.13-slim\nRUN --mount=type=cache,target=/root/.cache echo cached\n"
+                           f"USER nobody\n{SERVER}\n")
+    built = report.result("image_builds")
+    assert built.passed, built.message
+    assert "buildkit builder" in built.message
+    assert report.result("root_page").passed

@@ -13,7 +13,8 @@ ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it wit
 def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
         rc = ctx.require_container()
-        configured = ctx.image_attrs.get("Config", {}).get("User") or "(not set: root)"
+        user = ctx.image_attrs.get("Config", {}).get("User")
+        configured = f"the image says USER {user}" if user else "the image sets no USER"
         code, out = rc.exec(["id", "-u"])
         if code != 0:
             top = _uid_from_top(ctx)
@@ -24,8 +25,8 @@ def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
         else:
             uid = out.strip().splitlines()[-1] if out.strip() else "?"
         if uid == "0":
-            return Outcome.failed(f"The app runs as root (uid 0); the image's USER is {configured}.", ROOT_HINT)
-        return Outcome.passed(f"The app runs as uid {uid} (USER {configured}).")
+            return Outcome.failed(f"The app runs as root (uid 0): {configured}.", ROOT_HINT)
+        return Outcome.passed(f"The app runs as uid {uid} ({configured}).")
 
     return Check(name, "Runs as a non-root user", points, Category.USER, Phase.RUNTIME, run, tags=("security",))
 
