@@ -1,7 +1,7 @@
 """Build a learner's image with a hard time limit, through the docker CLI.
 
 The CLI is used rather than the SDK because it can build with BuildKit (the SDK only drives the
-legacy builder) and because killing it cancels a legacy build on the engine side. The legacy
+legacy builder) and because interrupting it cancels the build on the engine side. The legacy
 builder is used unless the Dockerfile needs BuildKit (RUN --mount, heredocs, COPY --chmod/--link).
 """
 
@@ -161,7 +161,8 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    """Interrupt the CLI (it cancels the build on the engine), then kill it if it lingers."""
+    """Interrupt the CLI as Ctrl-C would: it then cancels the build on the engine, legacy or BuildKit
+    (a step killed with the client instead would run on). Kill the CLI only if it lingers."""
     try:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=10)

@@ -74,6 +74,19 @@ def test_build_that_never_ends_is_stopped(tmp_path: Path, no_leftovers: None) ->
     assert leftover == "", "the cancelled build left its step container behind"
 
 
+def test_buildkit_build_that_never_ends_is_stopped(tmp_path: Path, no_leftovers: None) -> None:
+    spec = replace(TINY, limits=replace(TINY.limits, build_timeout_s=6))
+    report = run(tmp_path, "FROM python:3.13-slim\nRUN --mount=type=cache,target=/root/.cache sleep 587\n"
+                           f"{SERVER}\n", spec)
+    assert "still running after 6 s and was stopped" in message(report, "image_builds")
+    for _ in range(20):
+        still = subprocess.run(["pgrep", "-f", "sleep 587"], capture_output=True, text=True).stdout.strip()
+        if not still:
+            break
+        time.sleep(0.5)
+    assert not still, "the BuildKit step kept running after the build was stopped"
+
+
 def test_failing_build_shows_the_log(tmp_path: Path, no_leftovers: None) -> None:
     report = run(tmp_path, f"FROM python:3.13-slim\nRUN echo about-to-fail && exit 3\n{SERVER}\n")
     text = message(report, "image_builds")
