@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 OFFLINE ?=
+# Material for MkDocs prints an end-of-life banner on every build; DESIGN.md already plans for it.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup course test engine venv images site clean
+.PHONY: setup course test engine venv images site browser clean
 
-setup: engine venv images site
+setup: engine venv images site browser
 
 engine:
 	@bash scripts/bootstrap-engine.sh
@@ -15,6 +17,7 @@ engine:
 $(BIN)/mastery: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/
 	@test -x $(BIN)/mastery
 
 venv: $(BIN)/mastery
@@ -24,6 +27,12 @@ images: venv
 
 site: venv
 	@$(BIN)/python -m mkdocs build --strict --quiet
+
+# Headless Chromium for the browser tests: Debian's package, installed as root where it is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "browser: install Chromium to run the browser tests (they are skipped without it, and fail in CI)"
 
 course: setup
 	@bash scripts/course.sh

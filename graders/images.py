@@ -65,12 +65,13 @@ def status(ref: str) -> ImageStatus:
 
 
 def course_images(lab_ids: Iterable[str] | None = None) -> list[str]:
-    """Every base image the named labs (default: all labs) need, in a stable order."""
+    """The base images the named labs need; without names, every image the course teaches with
+    (the labs' and the Debian and Python images the lessons use), in a stable order."""
     from graders.labs import all_labs, get_lab
 
-    specs = [get_lab(i) for i in lab_ids] if lab_ids else list(all_labs().values())
-    wanted = {ref for spec in specs for ref in spec.base_images}
-    return sorted(wanted)
+    if lab_ids:
+        return sorted({ref for lab_id in lab_ids for ref in get_lab(lab_id).base_images})
+    return sorted({ref for spec in all_labs().values() for ref in spec.base_images} | set(RECIPES))
 
 
 def prepare(refs: Iterable[str], offline: bool | None = None, say: Callable[[str], None] = print) -> list[ImageStatus]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from graders import report as report_mod
 from graders.errors import GraderError
 from graders.labs import get_lab
-from graders.results import CheckResult, GradeReport, Status
+from graders.results import GradeReport, Status
 from graders.runner import grade
 
 
@@ -43,7 +43,7 @@ class NotebookReport:
             return f"<p style='color:#b42318'><b>Grading could not run:</b> {html.escape(self.report.problem)}</p>"
         return report_mod.html_table(self.report)
 
-    def require(self, name: str) -> CheckResult:
+    def require(self, name: str) -> None:
         """Show one check's verdict; raise CheckFailed unless it passed (skipped is not passed)."""
         if self.report.problem:
             raise CheckFailed(f"Grading could not run: {self.report.problem}")
@@ -54,7 +54,6 @@ class NotebookReport:
                  f"({result.points:g}/{result.max_points:g}): {html.escape(result.message).replace(chr(10), '<br>')}{hint}</div>")
         if result.status is not Status.PASSED:
             raise CheckFailed(f"{result.title}: {result.message}" + (f"\nHint: {result.hint}" if result.hint else ""))
-        return result
 
 
 def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
@@ -64,8 +63,9 @@ def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
     progress_id = f"mastery-progress-{lab_id}"
     _display(f"<i>{lab_id}: starting…</i>", display_id=progress_id)
 
-    def progress(message: str) -> None:
-        _display(f"<i>{html.escape(lab_id)}: {html.escape(message)}…</i>", display_id=progress_id, update=True)
+    def progress(message: str, done: bool = False) -> None:
+        text = html.escape(message) if done else f"{html.escape(lab_id)}: {html.escape(message)}…"
+        _display(f"<i>{text}</i>", display_id=progress_id, update=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -75,7 +75,7 @@ def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
         except GraderError as exc:
             report = GradeReport(lab_id=lab_id, lab_title=lab_id, submission=str(folder),
                                  problem=exc.message + (f" {exc.hint}" if exc.hint else ""))
-    progress(report_mod.summary(report) if not report.problem else "could not grade")
+    progress(report_mod.summary(report) if not report.problem else f"{lab_id}: could not grade", done=True)
     result = NotebookReport(report)
     _display(result._repr_html_())
     return result

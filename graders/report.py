@@ -68,10 +68,11 @@ def html_table(report: GradeReport) -> str:
         hint = f"<div style='color:#0b5394'>Hint: {html.escape(r.hint)}</div>" if r.hint else ""
         message = html.escape(r.message).replace("\n", "<br>")
         rows.append(
-            f"<tr><td style='color:{COLOUR[r.status]};font-weight:bold'>{MARK[r.status]} {r.status.value}</td>"
-            f"<td>{html.escape(r.title)}<br><code>{r.name}</code></td>"
+            f"<tr><td style='color:{COLOUR[r.status]};font-weight:bold;text-align:left'>{MARK[r.status]} {r.status.value}</td>"
+            f"<td style='text-align:left'>{html.escape(r.title)}<br><code>{r.name}</code></td>"
             f"<td style='text-align:right'>{_points(r.points)}/{_points(r.max_points)}</td>"
             f"<td style='text-align:left'>{message}{hint}</td></tr>")
-    return ("<table class='mastery-report'><thead><tr><th>Status</th><th>Check</th><th>Points</th>"
-            "<th>What the grader saw</th></tr></thead><tbody>" + "".join(rows) +
+    return ("<table class='mastery-report'><thead><tr><th style='text-align:left'>Status</th>"
+            "<th style='text-align:left'>Check</th><th>Points</th>"
+            "<th style='text-align:left'>What the grader saw</th></tr></thead><tbody>" + "".join(rows) +
             f"</tbody><caption style='caption-side:bottom'>{html.escape(summary(report))}</caption></table>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -20,7 +21,21 @@ def _engine_problem() -> str | None:
     return None
 
 
+def _browser_problem() -> str | None:
+    if shutil.which("chromium") is None and not os.path.exists("/usr/bin/chromium"):
+        return "Chromium is not installed (make setup installs it as root on Debian/Ubuntu)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("browser") is not None and (problem := _browser_problem()):
+        if IN_CI:
+            pytest.fail(f"CI needs a browser for this test: {problem}")
+        pytest.skip(problem)
     if item.get_closest_marker("engine") is None:
         return
     problem = _engine_problem()

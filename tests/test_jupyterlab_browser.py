@@ -1,0 +1,96 @@
+"""What a learner sees: the ml-api notebook in real JupyterLab, run in headless Chromium, shows the
+verdict table with every check passed for the solution. Saves a screenshot under test-artifacts/."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from graders.labs import get_lab
+from graders.spec import REPO_ROOT
+from graders.submission import materialize
+
+SPEC = get_lab("ml-api")
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.browser]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def jupyterlab(tmp_path: Path):  # type: ignore[no-untyped-def]
+    labs = tmp_path / "labs"
+    folder = materialize(SPEC, into=labs / SPEC.id)
+    shutil.copy(SPEC.starter_dir / f"{SPEC.id}.ipynb", folder)
+    port, token = free_port(), secrets.token_hex(16)
+    bin_dir = Path(sys.executable).parent
+    proc = subprocess.Popen(
+        [str(bin_dir / "jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={labs}", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=labs,
+        env={"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path), "JUPYTER_PLATFORM_DIRS": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start within 60 s")
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_notebook_renders_the_verdict_in_jupyterlab(jupyterlab, no_leftovers: None) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    base, token = jupyterlab
+    assert requests.get(f"{base}/api/status", timeout=5).status_code == 403, "the server must refuse requests without the token"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                           "--disable-component-update", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/{SPEC.id}/{SPEC.id}.ipynb?token={token}", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar", timeout=60_000)
+            page.get_by_role("menuitem", name="Run").click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            table = page.wait_for_selector("table.mastery-report", timeout=300_000)
+            assert table is not None
+            rows = page.locator("table.mastery-report tbody tr")
+            assert rows.count() == len(SPEC.checks)
+            text = page.locator("table.mastery-report").inner_text()
+            assert text.count("passed") == len(SPEC.checks), text
+            assert "100/100 points" in text
+            page.locator("table.mastery-report").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-ml-api.png"))
+            # Every graded cell ran without an error: nbgrader would score each of them.
+            page.wait_for_function(
+                f"document.querySelectorAll('.jp-OutputArea-output').length >= {len(SPEC.checks)}", timeout=120_000)
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+        finally:
+            browser.close()
