@@ -25,10 +25,10 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
+from graders.container import engine_host
 from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -356,26 +356,18 @@ def test_each_lab_names_an_existing_lesson_that_leads_to_it() -> None:
 SAMPLE_LABEL = "mastery.test"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def engine() -> Any:
-    docker = pytest.importorskip("docker")
+    """The engine client; the `engine` marker already skips (or, in CI, fails) where none answers."""
+    import docker.errors
+
+    from graders.engine import client
+
     try:
-        client = docker.from_env(timeout=300)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"no Docker Engine in CI: {exc}")
-        pytest.skip(f"no Docker Engine: {exc}")
-    try:
-        client.images.get("python:3.13-slim")
+        client().images.get("python:3.13-slim")
     except docker.errors.ImageNotFound:
-        pytest.skip("python:3.13-slim is not on this engine (the lab setup pulls it or builds a stand-in)")
-    return client
-
-
-def _engine_host() -> str:
-    url = urlparse(os.environ.get("DOCKER_HOST", ""))
-    return url.hostname if url.scheme == "tcp" and url.hostname else "127.0.0.1"
+        pytest.skip("python:3.13-slim is not on this engine (make setup pulls it or builds a stand-in)")
+    return client()
 
 
 def _lesson_console() -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -406,47 +398,44 @@ def _run_until_healthy(client: Any, tag: str) -> Any:
 
 def _url(container: Any, path: str) -> str:
     port = container.attrs["NetworkSettings"]["Ports"]["9000/tcp"][0]["HostPort"]
-    return f"http://{_engine_host()}:{port}{path}"
+    return f"http://{engine_host()}:{port}{path}"
+
+
+@contextlib.contextmanager
+def healthy_sample(client: Any, dockerfile: str, tag: str) -> Iterator[Any]:
+    """Build a sample, run it until healthy, and remove container and image whatever happens."""
+    client.images.build(path=str(SAMPLES / "serving-a-model"), dockerfile=dockerfile, tag=tag, rm=True,
+                        forcerm=True, labels={SAMPLE_LABEL: "site"})
+    container = None
+    try:
+        container = _run_until_healthy(client, tag)
+        yield container
+    finally:
+        if container is not None:
+            container.remove(force=True)
+        client.images.remove(tag, force=True)
 
 
 @pytest.mark.engine
 @pytest.mark.slow
 def test_worked_example_runs_as_the_lesson_shows(engine: Any) -> None:
     body, answer, ident = _lesson_console()
-    tag = "mastery-test/text-stats:site"
-    engine.images.build(path=str(SAMPLES / "serving-a-model"), tag=tag, rm=True, forcerm=True,
-                        labels={SAMPLE_LABEL: "site"})
-    container = None
-    try:
-        container = _run_until_healthy(engine, tag)
+    with healthy_sample(engine, "Dockerfile", "mastery-test/text-stats:site") as container:
         request = urllib.request.Request(_url(container, "/stats"), data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.load(response) == answer
         code, output = container.exec_run("id")
         assert code == 0 and output.decode().strip() == ident
-    finally:
-        if container is not None:
-            container.remove(force=True)
-        engine.images.remove(tag, force=True)
 
 
 @pytest.mark.engine
 @pytest.mark.slow
 def test_wrong_bind_is_healthy_but_unreachable(engine: Any) -> None:
-    tag = "mastery-test/text-stats:wrong-bind"
-    engine.images.build(path=str(SAMPLES / "serving-a-model"), dockerfile="wrong-bind.Dockerfile", tag=tag,
-                        rm=True, forcerm=True, labels={SAMPLE_LABEL: "site"})
-    container = None
-    try:
-        container = _run_until_healthy(engine, tag)
-        # Through the published port the request is reset, refused or left unanswered; never a 200.
-        with pytest.raises((urllib.error.URLError, ConnectionError, TimeoutError)):
-            urllib.request.urlopen(_url(container, "/health"), timeout=5)
-    finally:
-        if container is not None:
-            container.remove(force=True)
-        engine.images.remove(tag, force=True)
+    # Through the published port the request is reset, refused or left unanswered; never a 200.
+    with (healthy_sample(engine, "wrong-bind.Dockerfile", "mastery-test/text-stats:wrong-bind") as container,
+          pytest.raises((urllib.error.URLError, ConnectionError, TimeoutError))):
+        urllib.request.urlopen(_url(container, "/health"), timeout=5)
 
 
 @pytest.mark.engine
