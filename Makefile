@@ -26,6 +26,7 @@ images: venv
 	@$(BIN)/mastery images prepare $(if $(OFFLINE),--offline,)
 
 site: venv
+	@bash scripts/vendor-mermaid.sh
 	@$(BIN)/python -m mkdocs build --strict --quiet
 
 # Headless Chromium for the browser tests: Debian's package, installed as root where it is missing.
