@@ -159,6 +159,7 @@ def test_wrong_sample_is_declared_and_quoted(sample: Sample) -> None:
 @pytest.mark.parametrize("sample", [s for s in WRONG if s.spec.get("fails_at") == "static"], ids=lambda s: s.rel)
 def test_wrong_sample_fails_its_validator_as_the_page_says(sample: Sample) -> None:
     ok, output = validate(sample)
+    assert not ok, f"{sample.rel} is meant to be wrong, yet its validator passes it"
     assert sample.spec["fails_with"] in output, f"{sample.rel}: expected {sample.spec['fails_with']!r} in:\n{output}"
 
 
