@@ -18,7 +18,7 @@ $(BIN)/mastery: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/
-	@test -x $(BIN)/mastery
+	@test -x $(BIN)/mastery && touch $(BIN)/mastery
 
 venv: $(BIN)/mastery
 
@@ -29,11 +29,9 @@ site: venv
 	@bash scripts/vendor-mermaid.sh
 	@$(BIN)/python -m mkdocs build --strict --quiet
 
-# Headless Chromium for the browser tests: Debian's package, installed as root where it is missing.
+# Headless Chromium for the browser tests (Debian's package), installed as root where it is missing.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-	  || echo "browser: install Chromium to run the browser tests (they are skipped without it, and fail in CI)"
+	@bash scripts/install-browser.sh
 
 course: setup
 	@bash scripts/course.sh

@@ -1,0 +1,151 @@
+"""The built site as a learner sees it: served locally, opened in headless Chromium, offline.
+
+Checks the navigation, a content tab, a Mermaid diagram (served from the site, not a CDN), search,
+and every internal link and anchor of the built HTML. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+from graders.spec import REPO_ROOT
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+TAB_PAGE = "fundamentals/"  # has content tabs for Windows, macOS and Linux
+DIAGRAM_PAGE = "compose/"  # has a Mermaid diagram of the stack
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    subprocess.run(["bash", "scripts/vendor-mermaid.sh"], cwd=REPO_ROOT, check=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[str]:
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(values["id"] or "")
+        if tag == "a" and values.get("href"):
+            self.hrefs.append(values["href"] or "")
+
+
+def test_internal_links_and_anchors_resolve(site: Path) -> None:
+    parsed: dict[Path, Links] = {}
+    for page in site.rglob("*.html"):
+        if page.name == "404.html":  # written with absolute links for any depth; nothing else is
+            continue
+        links = Links()
+        links.feed(page.read_text(encoding="utf-8"))
+        parsed[page] = links
+    broken = []
+    for page, links in parsed.items():
+        base = "file://" + str(page)
+        for href in links.hrefs:
+            url = urlparse(urljoin(base, href))
+            if url.scheme != "file":
+                continue
+            target = Path(unquote(url.path))
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)} -> {href}")
+            elif url.fragment and target in parsed and url.fragment not in parsed[target].ids:
+                broken.append(f"{page.relative_to(site)} -> {href} (no such anchor)")
+    assert not broken, "\n".join(broken)
+
+
+def test_no_page_loads_from_a_cdn(site: Path) -> None:
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "fonts.googleapis.com" not in text and "unpkg.com" not in text, page
+    assert (site / "assets/javascripts/vendor/mermaid.min.js").stat().st_size > 100_000
+
+
+@pytest.mark.browser
+def test_site_in_a_real_browser(served: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests_out: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                           "--disable-component-update", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests_out.append(r.url) if not r.url.startswith(served) else None)
+
+            page.goto(served)
+            nav = page.locator("nav.md-nav--primary")
+            assert nav.get_by_text("Getting started").first.is_visible() or nav.count() > 0
+            assert page.locator("nav.md-nav--primary >> text=Serving a model over HTTP").count() >= 1
+            page.screenshot(path=str(ARTIFACTS / "site-home.png"))
+
+            page.goto(served + TAB_PAGE)
+            tabs = page.locator(".tabbed-set").first
+            labels = tabs.locator(".tabbed-labels label")
+            assert labels.count() >= 3, "the installation tabs"
+            labels.nth(2).click()
+            assert tabs.locator(".tabbed-content .tabbed-block").nth(2).is_visible()
+            assert not tabs.locator(".tabbed-content .tabbed-block").nth(0).is_visible()
+            page.screenshot(path=str(ARTIFACTS / "site-tabs.png"))
+
+            page.goto(served + DIAGRAM_PAGE)
+            diagram = page.wait_for_selector("div.mermaid", timeout=30_000)
+            assert diagram is not None
+            box = diagram.bounding_box()
+            assert box is not None and box["height"] > 80, "the Mermaid diagram rendered to a drawing"
+            assert page.locator("pre.mermaid").count() == 0, "every diagram was rendered"
+            diagram.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "site-mermaid.png"))
+
+            page.goto(served)
+            page.locator("label.md-search__icon, .md-search__input").first.click()
+            page.locator("input.md-search__input").fill("healthcheck")
+            page.wait_for_selector(".md-search-result__item", timeout=30_000)
+            hits = [a.get_attribute("href") or "" for a in page.locator(".md-search-result__item a").all()]
+            assert any(re.search(r"(workflows/serving-a-model|first-image|performance|compose)", h) for h in hits), hits
+            page.screenshot(path=str(ARTIFACTS / "site-search.png"))
+        finally:
+            browser.close()
+    assert not requests_out, f"the site asked for things outside itself: {requests_out[:5]}"
