@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker.utils.build import exclude_paths
+
 from graders.errors import BuildFailed, BuildTimedOut, GraderError
 
 LOG_TAIL_LINES = 25
@@ -78,9 +80,16 @@ def build_client(buildkit: bool) -> BuildClient:
 
 
 def context_size(folder: Path, limit: int = MAX_CONTEXT_BYTES) -> int:
-    """Bytes under folder, counting no further than just past the limit."""
+    """Bytes the build would send, honouring .dockerignore, counting no further than just past the limit.
+
+    A learner's data folder listed in .dockerignore does not count: that is exactly what it is for.
+    """
+    ignore = folder / ".dockerignore"
+    patterns = [line.strip() for line in ignore.read_text(errors="replace").splitlines()
+                if line.strip() and not line.lstrip().startswith("#")] if ignore.is_file() else []
     total = 0
-    for path in folder.rglob("*"):
+    for rel in exclude_paths(str(folder), patterns):
+        path = folder / rel
         if path.is_file() and not path.is_symlink():
             total += path.stat().st_size
             if total > limit:

@@ -154,3 +154,17 @@ def test_buildkit_features_build_with_buildkit(tmp_path: Path, no_leftovers: Non
     assert built.passed, built.message
     assert "buildkit builder" in built.message
     assert report.result("root_page").passed
+
+
+def test_huge_build_context_is_refused_unless_ignored(tmp_path: Path, no_leftovers: None) -> None:
+    from graders.build import MAX_CONTEXT_BYTES, context_size
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with (data / "big.bin").open("wb") as f:
+        f.truncate(MAX_CONTEXT_BYTES + 1)  # sparse: costs no disk
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.13-slim\nUSER nobody\n{SERVER}\n")
+    report = grade(TINY, tmp_path)
+    assert "build context" in message(report, "image_builds") and ".dockerignore" in report.result("image_builds").hint
+    (tmp_path / ".dockerignore").write_text("# the data stays out\ndata/\n")
+    assert context_size(tmp_path) < 1000
