@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 import requests
 
@@ -204,10 +205,14 @@ def run_sample(sample: Sample, tag: str) -> str:
 
     http = sample.spec.get("http")
     # The image's own HEALTHCHECK, probed every 0.5 s instead of its declared interval.
-    container = client().containers.run(tag, detach=True, labels={SAMPLE_LABEL: "1"}, mem_limit="1g",
-                                        healthcheck={"interval": 500_000_000},
-                                        ports={f"{http['port']}/tcp": ("127.0.0.1",)} if http else None)
+    container = client().containers.create(tag, labels={SAMPLE_LABEL: "1"}, mem_limit="1g",
+                                           healthcheck={"interval": 500_000_000},
+                                           ports={f"{http['port']}/tcp": ("127.0.0.1",)} if http else None)
     try:
+        try:
+            container.start()
+        except docker.errors.APIError as exc:  # e.g. the CMD's program is not in the image
+            return f"could not start: {exc.explanation or exc}"
         if not http:
             status = container.wait(timeout=180)
             return f"exit {status.get('StatusCode')}\n" + container.logs().decode(errors="replace")

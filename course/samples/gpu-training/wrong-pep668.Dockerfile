@@ -1,0 +1,16 @@
+# Debian 13 stands in for Ubuntu 24.04 here: both mark their Python as externally managed (PEP 668).
+FROM debian:trixie-slim
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3=3.13.5-1 python3-pip=25.1.1+dfsg-1 \
+    && rm -rf /var/lib/apt/lists/*
+
+# MISTAKE: pip into the system Python. Debian's and Ubuntu's pip refuse, and the build stops here.
+RUN pip3 install --no-cache-dir numpy==2.3.5
+
+RUN useradd --create-home --uid 10001 --no-log-init trainer
+WORKDIR /app
+COPY train.py .
+USER trainer
+
+CMD ["python3", "train.py"]
