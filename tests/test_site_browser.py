@@ -122,7 +122,7 @@ def test_site_in_a_real_browser(served: str) -> None:
             page.screenshot(path=str(ARTIFACTS / "site-home.png"))
 
             page.goto(served + TAB_PAGE)
-            tabs = page.locator(".tabbed-set").first
+            tabs = page.locator(".tabbed-set", has=page.locator(".tabbed-labels label", has_text="macOS")).first
             labels = tabs.locator(".tabbed-labels label")
             assert labels.count() >= 3, "the installation tabs"
             labels.nth(2).click()
