@@ -47,7 +47,8 @@ def health_override(image_health: dict[str, Any] | None, limits: Limits) -> dict
         "interval": int(limits.health_interval_s * 1e9),
         "timeout": timeout_ns,
         "retries": int(image_health.get("Retries") or 3),
-        "start_period": 0,
+        # 1 ms, not 0: the engine reads 0 as "inherit the image's start period" (seen: a 20 s wait).
+        "start_period": 1_000_000,
     }
 
 

@@ -219,7 +219,10 @@ def run_sample(sample: Sample, tag: str) -> str:
         container.reload()
         port = container.attrs["NetworkSettings"]["Ports"][f"{http['port']}/tcp"][0]["HostPort"]
         deadline, seen = time.monotonic() + 45, "no answer"
+        expected_fault = sample.spec.get("fails_with")
         while time.monotonic() < deadline:
+            if expected_fault and not sample.spec.get("wait_health") and expected_fault in container.logs().decode(errors="replace"):
+                break  # the fault the page describes has shown itself
             try:
                 response = requests.get(f"http://{engine_host()}:{port}{http['path']}", timeout=3)
                 seen = f"HTTP {response.status_code}"
