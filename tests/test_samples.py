@@ -262,3 +262,30 @@ def test_sample_builds_and_runs_as_the_page_says(sample: Sample) -> None:
         assert output.startswith(f"HTTP {spec['http'].get('status', 200)}"), output
     elif "run_expect" in spec:
         assert output.startswith("exit 0") and spec["run_expect"] in output, output
+
+
+COMPOSE_UP = [s for s in ALL if s.kind == "compose" and s.spec.get("up")]
+
+
+@pytest.mark.engine
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", COMPOSE_UP, ids=lambda s: s.rel)
+def test_compose_sample_comes_up_and_leaves_nothing(sample: Sample) -> None:
+    from graders.engine import client
+
+    project = f"mastery-sample-{sample.path.parent.name}"
+    base = ["docker", "compose", "-p", project, "-f", sample.path.name]
+    try:
+        code, out = run([*base, "up", "-d", "--build", "--wait", "--wait-timeout", "180"], cwd=sample.path.parent,
+                        timeout=600)
+        assert code == 0, out
+        probe = sample.spec.get("http")
+        if probe:
+            response = requests.get(f"http://127.0.0.1:{probe['port']}{probe['path']}", timeout=10)
+            assert response.status_code == probe.get("status", 200), response.text
+    finally:
+        run([*base, "down", "--volumes", "--rmi", "local", "--remove-orphans"], cwd=sample.path.parent, timeout=300)
+    flt = {"label": f"com.docker.compose.project={project}"}
+    assert not client().containers.list(all=True, filters=flt)
+    assert not client().volumes.list(filters=flt)
+    assert not client().networks.list(filters=flt)
