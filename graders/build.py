@@ -37,6 +37,7 @@ class BuildResult:
     seconds: float
     log_tail: str
     builder: str  # "legacy" or "buildkit"
+    log: str = ""  # the whole log, kept only when asked for (full_log=True)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def _failure_summary(lines: list[str]) -> str:
 
 def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str], timeout_s: float,
                 buildkit: bool = False, memory_bytes: int | None = None,
-                on_line: Callable[[str], None] | None = None) -> BuildResult:
+                on_line: Callable[[str], None] | None = None, full_log: bool = False) -> BuildResult:
     """Build, or raise BuildFailed/BuildTimedOut carrying the tail of the log."""
     size = context_size(context)
     if size > MAX_CONTEXT_BYTES:
@@ -125,7 +126,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             argv += ["--memory", str(memory_bytes), "--memory-swap", str(memory_bytes)]
         argv.append(str(context))
         started = time.monotonic()
-        tail: deque[str] = deque(maxlen=200)
+        tail: deque[str] = deque(maxlen=None if full_log else 200)
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, **client.env}, text=True, errors="replace",
                                 start_new_session=True)
@@ -166,7 +167,8 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
                               "Read the last lines of the build log: the failing step is the one just above the error.",
                               log_tail=log_tail)
         image_id = iidfile.read_text().strip()
-    return BuildResult(image_id=image_id, tag=tag, seconds=seconds, log_tail=log_tail, builder=client.builder)
+    return BuildResult(image_id=image_id, tag=tag, seconds=seconds, log_tail=log_tail, builder=client.builder,
+                       log="\n".join(lines) if full_log else "")
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

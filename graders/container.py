@@ -194,6 +194,25 @@ def _quiet_stop(tc: DockerContainer) -> None:
         tc.stop(force=True, delete_volume=True)
 
 
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int | None  # None: still running when its time ran out
+    output: str
+    seconds: float
+
+
+def run_to_completion(rc: RunningContainer, timeout_s: float) -> RunResult:
+    """Wait for a batch job to finish; a job that outlives its time is reported, then removed by teardown."""
+    started = time.monotonic()
+    try:
+        status = rc.container.wait(timeout=timeout_s)
+        code: int | None = int(status.get("StatusCode", -1))
+    except Exception:  # the wait timed out (requests raises its own exception types)
+        code = None
+    raw: bytes = rc.container.logs()
+    return RunResult(code, raw.decode("utf-8", "replace").rstrip(), time.monotonic() - started)
+
+
 def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> Readiness:
     """Wait until healthy (or, with no healthcheck, until the port opens), the container dies, or budget runs out."""
     started = time.monotonic()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.build import BuildResult
-from graders.container import Readiness, RunningContainer
+from graders.container import Readiness, RunningContainer, RunResult
 from graders.dockerfile_model import ParsedDockerfile
 from graders.spec import LabSpec, Phase
 
@@ -38,8 +38,10 @@ class GradingContext:
     build: BuildResult | None = None
     build_error: Any = None  # the BuildFailed, kept for the build check's message
     image_attrs: dict[str, Any] = field(default_factory=dict)
+    build_dir: Path | None = None  # what was built: the submission, or the grader's copy with planted files
     container: RunningContainer | None = None
     readiness: Readiness | None = None
+    run_result: RunResult | None = None  # a batch job's exit code and output
     blockers: dict[Phase, Blocker] = field(default_factory=dict)
 
     def blocker_for(self, phase: Phase) -> Blocker | None:

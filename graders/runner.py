@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +18,7 @@ import docker.errors
 
 from graders import engine
 from graders.build import build_image
-from graders.container import health_override, start_container, wait_ready
+from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError, UsageError
@@ -86,9 +88,22 @@ def _parse(ctx: GradingContext) -> None:
                                              summary="the Dockerfile must parse first (see dockerfile_valid).")
 
 
+def _stage(ctx: GradingContext) -> Path:
+    """The folder to build: the submission itself, or a copy with the lab's planted files."""
+    if not ctx.spec.plant:
+        return ctx.submission
+    staged = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-")) / "context"
+    shutil.copytree(ctx.submission, staged, symlinks=True)
+    for name, content in ctx.spec.plant:
+        (staged / name).parent.mkdir(parents=True, exist_ok=True)
+        (staged / name).write_text(content)
+    return staged
+
+
 def _build(ctx: GradingContext, say: Progress) -> None:
     assert ctx.dockerfile is not None
     tag = image_tag(ctx.spec.id, ctx.run_id)
+    ctx.build_dir = _stage(ctx)
     steps = 0
 
     def on_line(line: str) -> None:
@@ -98,7 +113,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
             say(f"Building: {line[:70]}")
 
     try:
-        ctx.build = build_image(ctx.submission, ctx.dockerfile.path, tag, {},
+        ctx.build = build_image(ctx.build_dir, ctx.build_dir / ctx.dockerfile.path.name, tag, {},
                                 timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
                                 memory_bytes=ctx.spec.limits.memory_bytes, on_line=on_line)
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
@@ -120,6 +135,17 @@ def _start(ctx: GradingContext, say: Progress) -> None:
                                         ctx.spec.port, health)
     except ContainerFailed as exc:
         ctx.blockers[Phase.RUNTIME] = Blocker("start", exc.message, exc.hint)
+        return
+    if ctx.spec.run_mode == "batch":
+        say("Running the job")
+        ctx.run_result = run_to_completion(ctx.container, limits.run_timeout_s)
+        if ctx.run_result.exit_code is None:
+            why = ctx.container.diagnose() or (
+                f"The job was still running after {limits.run_timeout_s:.0f} s and was stopped.",
+                "A batch job must finish: look for a loop without end, or a step waiting for input.")
+            ctx.blockers[Phase.RUNTIME] = Blocker("start", *why)
+        elif ctx.container.state().get("OOMKilled"):
+            ctx.blockers[Phase.RUNTIME] = Blocker("start", *(ctx.container.diagnose() or ("Out of memory.", "")))
         return
     say("Waiting for the container to become healthy" if health else "Waiting for the port to open")
     ctx.readiness = wait_ready(ctx.container, limits.health_budget_s, expects_health=health is not None)
@@ -160,7 +186,9 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
 
 
 def _teardown(ctx: GradingContext) -> None:
-    """Remove the container and the image; the sweep catches anything a crash left labelled."""
+    """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
+    if ctx.build_dir is not None and ctx.build_dir != ctx.submission:
+        shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
     if ctx.container is not None:
         ctx.container.stop()
     if ctx.build is not None:

@@ -87,8 +87,14 @@ class LabSpec:
     base_images: tuple[str, ...]
     checks: tuple[Check, ...]
     folder: Path  # where the spec, solution and broken variants live
-    port: int = 8080
+    port: int | None = 8080  # the port a server listens on; None for a batch job
     limits: Limits = field(default_factory=Limits)
+    # "server": runs until stopped, judged through its port and health; "batch": runs to completion,
+    # judged by its exit code and output.
+    run_mode: str = "server"
+    # Files the grader adds to its copy of the submission before building (e.g. a `.git` folder, which a
+    # lab folder cannot carry), so that checks can see whether the build keeps them out.
+    plant: tuple[tuple[str, str], ...] = ()
 
     @property
     def total_points(self) -> float:

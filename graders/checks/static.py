@@ -69,3 +69,31 @@ def hadolint_clean(points: float, rules: tuple[str, ...] = tuple(TEACHING_RULES)
 
     return Check(name, "Dockerfile follows the lint rules taught here", points, Category.STATIC, Phase.STATIC, run,
                  tags=("dockerfile", "hadolint"))
+
+
+def base_image_pinned(points: float, name: str = "base_image_pinned") -> Check:
+    """Every base image names a version (major.minor at least) or a digest: `latest` moves under you."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        df = ctx.require_dockerfile()
+        stage_names = {s.name.lower() for s in df.stages if s.name}
+        problems = []
+        for stage in df.stages:
+            base = stage.base
+            if base.lower() in stage_names or base == "scratch" or "@sha256:" in base:
+                continue
+            repo, _, tag = base.rpartition(":") if ":" in base.split("/")[-1] else (base, "", "")
+            if not tag:
+                problems.append(f"line {stage.line}: {base} has no tag, so it means {base}:latest")
+            elif tag == "latest" or not any(ch.isdigit() for ch in tag):
+                problems.append(f"line {stage.line}: {repo}:{tag} is a moving tag")
+            elif tag.split("-")[0].count(".") == 0 and tag[0].isdigit():
+                problems.append(f"line {stage.line}: {repo}:{tag} names only a major version")
+        if problems:
+            return Outcome.failed("; ".join(problems) + ".",
+                                  "Pin the base image to a version, e.g. FROM python:3.13-slim (or pin its digest), "
+                                  "so the image you build next month is the one you tested.")
+        return Outcome.passed("Every base image names a version: " + ", ".join(s.base for s in df.stages) + ".")
+
+    return Check(name, "Base image pinned to a version", points, Category.STATIC, Phase.STATIC, run,
+                 tags=("dockerfile",))

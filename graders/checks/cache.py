@@ -1,0 +1,76 @@
+"""The layer-cache check, proven by behaviour: edit only the source, rebuild, and see whether the
+dependency install came from the cache (as it does when requirements are copied and installed first)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from graders import engine
+from graders.build import build_image
+from graders.context import GradingContext
+from graders.errors import BuildFailed
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+INSTALL = re.compile(r"\b(pip3?|python3? -m pip|uv pip|conda|mamba|poetry|apt-get|apk)\b.*\b(install|sync)\b")
+
+
+def _install_step_cached(log: str) -> bool | None:
+    """True/False for the first RUN that installs packages (cached or not); None when there is none.
+
+    Reads the legacy builder's `Step N/M : RUN ...` / ` ---> Using cache` and BuildKit's `#N [..] RUN ...` /
+    `#N CACHED` lines.
+    """
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        legacy = re.match(r"Step \d+/\d+ : RUN (.*)", line)
+        if legacy and INSTALL.search(legacy.group(1)):
+            return any("Using cache" in later for later in lines[i + 1:i + 3])
+        buildkit = re.match(r"(#\d+) \[[^\]]*\] RUN (.*)", line)
+        if buildkit and INSTALL.search(buildkit.group(2)):
+            return any(later.startswith(f"{buildkit.group(1)} CACHED") for later in lines[i + 1:])
+    return None
+
+
+def dependency_layer_cached(points: float, source_file: str, name: str = "dependency_layer_cached") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        assert ctx.build is not None and ctx.build_dir is not None and ctx.dockerfile is not None
+        with tempfile.TemporaryDirectory(prefix="mastery-rebuild-") as tmp:
+            copy = Path(tmp) / "context"
+            shutil.copytree(ctx.build_dir, copy, symlinks=True)
+            source = copy / source_file
+            if not source.is_file():
+                return Outcome.failed(f"There is no {source_file} in your folder to edit.",
+                                      f"Keep the lab's {source_file} beside your Dockerfile.")
+            # Unique per run: an edit seen before would find its own layers in the cache and prove nothing.
+            source.write_text(source.read_text() + f"\n# a one-line edit made by the grader (run {ctx.run_id})\n")
+            tag = f"{ctx.build.tag}-rebuild"
+            try:
+                rebuilt = build_image(copy, copy / ctx.dockerfile.path.name, tag, {},
+                                      timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
+                                      memory_bytes=ctx.spec.limits.memory_bytes, full_log=True)
+            except BuildFailed as exc:
+                return Outcome.failed(f"After a one-line edit of {source_file} the image no longer built: {exc.message}",
+                                      exc.hint)
+            finally:
+                with contextlib.suppress(Exception):
+                    # Pruned: the edited layers are of no use to any later build.
+                    engine.client().images.remove(tag)
+        cached = _install_step_cached(rebuilt.log)
+        if cached is None:
+            return Outcome.failed("No RUN step installs the dependencies (pip install -r requirements.txt).",
+                                  "Install requirements.txt in its own RUN step.")
+        if not cached:
+            return Outcome.failed(f"After editing only {source_file}, the rebuild ran the dependency install again "
+                                  f"({rebuilt.seconds:.1f} s).",
+                                  "COPY requirements.txt and RUN pip install before COPY of the source code: then a "
+                                  "code change leaves the install layer in the cache.")
+        return Outcome.passed(f"After editing only {source_file}, the rebuild took the install from the cache "
+                              f"({rebuilt.seconds:.1f} s).")
+
+    return Check(name, "Dependencies cached across source edits", points, Category.BUILD, Phase.BUILD, run,
+                 tags=("cache",))

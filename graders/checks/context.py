@@ -1,0 +1,42 @@
+"""What must not be in the image: local data, the git history and secrets, checked in the built image."""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+
+import docker.errors
+
+from graders import engine
+from graders.context import GradingContext
+from graders.labels import run_labels
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+
+def image_excludes(points: float, paths: tuple[str, ...], name: str = "context_excludes") -> Check:
+    """Each path (relative to the image's WORKDIR) must be absent from the image."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        assert ctx.build is not None
+        workdir = ctx.image_attrs.get("Config", {}).get("WorkingDir") or "/"
+        container = engine.client().containers.create(ctx.build.image_id, command=["true"],
+                                                       labels=run_labels(ctx.run_id, ctx.spec.id))
+        found = []
+        try:
+            for rel in paths:
+                with contextlib.suppress(docker.errors.NotFound):
+                    stream, _ = container.get_archive(posixpath.join(workdir, rel))
+                    for _ in stream:  # drain the archive so the connection is reused
+                        pass
+                    found.append(rel)
+        finally:
+            container.remove(force=True)
+        if found:
+            return Outcome.failed(f"The image holds {', '.join(found)} (in {workdir}).",
+                                  "List them in .dockerignore (e.g. data/, .git/, .env) so the build context, and so "
+                                  "COPY . ., never sees them.")
+        return Outcome.passed(f"None of {', '.join(paths)} is in the image.")
+
+    return Check(name, ".dockerignore keeps data, .git and secrets out", points, Category.SECURITY, Phase.BUILD, run,
+                 tags=("dockerignore",))
