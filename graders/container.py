@@ -155,9 +155,17 @@ class RunningContainer:
 
 
 def start_container(image: str, labels: dict[str, str], limits: Limits, port: int | None,
-                    health: dict[str, Any] | None) -> RunningContainer:
-    """Create and start the container. On any failure nothing is left running."""
+                    health: dict[str, Any] | None, env: dict[str, str] | None = None,
+                    volume: tuple[str, str] | None = None) -> RunningContainer:
+    """Create and start the container. On any failure nothing is left running.
+
+    volume: (host folder, container path), a folder the grader made; never anything else of the host.
+    """
     tc = DockerContainer(image)
+    for key, value in (env or {}).items():
+        tc.with_env(key, value)
+    if volume is not None:
+        tc.with_volume_mapping(volume[0], volume[1], "rw")
     if port is not None:
         # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
         tc.ports[f"{port}/tcp"] = ("127.0.0.1",) if engine_host() == "127.0.0.1" else None  # type: ignore[assignment]

@@ -42,6 +42,8 @@ class GradingContext:
     container: RunningContainer | None = None
     readiness: Readiness | None = None
     run_result: RunResult | None = None  # a batch job's exit code and output
+    secret: str = ""  # the per-run value of "{secret}" in the lab's run_env
+    volume_dir: Path | None = None  # the host side of the lab's volume
     blockers: dict[Phase, Blocker] = field(default_factory=dict)
 
     def blocker_for(self, phase: Phase) -> Blocker | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import secrets
 import shutil
 import tempfile
 import time
@@ -130,9 +131,16 @@ def _start(ctx: GradingContext, say: Progress) -> None:
     assert ctx.build is not None
     limits = ctx.spec.limits
     health = health_override(ctx.image_attrs.get("Config", {}).get("Healthcheck"), limits)
+    ctx.secret = secrets.token_hex(16)
+    env = {key: value.replace("{secret}", ctx.secret) for key, value in ctx.spec.run_env}
+    volume = None
+    if ctx.spec.volume:
+        ctx.volume_dir = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-volume-"))
+        ctx.volume_dir.chmod(0o777)  # whichever user the learner's image runs as may write here
+        volume = (str(ctx.volume_dir), ctx.spec.volume)
     try:
         ctx.container = start_container(ctx.build.image_id, run_labels(ctx.run_id, ctx.spec.id), limits,
-                                        ctx.spec.port, health)
+                                        ctx.spec.port, health, env=env, volume=volume)
     except ContainerFailed as exc:
         ctx.blockers[Phase.RUNTIME] = Blocker("start", exc.message, exc.hint)
         return
@@ -185,12 +193,29 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
                        seconds=time.monotonic() - started)
 
 
+def _remove_volume_dir(ctx: GradingContext) -> None:
+    """The container may have written files as another user; a root-owned leftover is removed by a
+    short-lived container of the same image rather than left on the host."""
+    assert ctx.volume_dir is not None
+    shutil.rmtree(ctx.volume_dir, ignore_errors=True)
+    if ctx.volume_dir.exists() and ctx.build is not None:
+        try:
+            engine.client().containers.run(ctx.build.image_id, ["sh", "-c", "rm -rf /v/* /v/.[!.]*"], user="0",
+                                           volumes={str(ctx.volume_dir): {"bind": "/v", "mode": "rw"}},
+                                           labels=run_labels(ctx.run_id, ctx.spec.id), remove=True, entrypoint=[])
+        except docker.errors.DockerException as exc:
+            log.debug("could not empty %s: %s", ctx.volume_dir, exc)
+        shutil.rmtree(ctx.volume_dir, ignore_errors=True)
+
+
 def _teardown(ctx: GradingContext) -> None:
     """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
     if ctx.build_dir is not None and ctx.build_dir != ctx.submission:
         shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
     if ctx.container is not None:
         ctx.container.stop()
+    if ctx.volume_dir is not None:
+        _remove_volume_dir(ctx)
     if ctx.build is not None:
         try:
             engine.client().images.remove(ctx.build.tag, noprune=True)

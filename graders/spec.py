@@ -95,6 +95,12 @@ class LabSpec:
     # Files the grader adds to its copy of the submission before building (e.g. a `.git` folder, which a
     # lab folder cannot carry), so that checks can see whether the build keeps them out.
     plant: tuple[tuple[str, str], ...] = ()
+    # Environment given to the container when the grader runs it; "{secret}" becomes a fresh value per run
+    # (a token passed at run time, never built into the image).
+    run_env: tuple[tuple[str, str], ...] = ()
+    # A folder the grader makes and mounts at this path in the container (a learner's notebook folder);
+    # the only host mount a run ever gets.
+    volume: str | None = None
 
     @property
     def total_points(self) -> float:

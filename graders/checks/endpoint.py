@@ -20,14 +20,16 @@ CONNECT_HINT = ("The server must listen on 0.0.0.0 inside the container (127.0.0
                 "on the port the lab names, e.g. gunicorn --bind 0.0.0.0:8080 app:app.")
 
 
-def _request(ctx: GradingContext, method: str, path: str, body: Any, timeout_s: float) -> requests.Response:
+def request_container(ctx: GradingContext, method: str, path: str, body: Any = None, timeout_s: float = 5.0,
+                      headers: dict[str, str] | None = None) -> requests.Response:
+    """An HTTP request to the container's published port, retried while nothing answers yet."""
     rc = ctx.require_container()
     if rc.host_port is None:
         raise requests.ConnectionError(f"port {ctx.spec.port} is not published")
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return requests.request(method, rc.base_url + path, json=body, timeout=5)
+            return requests.request(method, rc.base_url + path, json=body, headers=headers, timeout=5)
         except requests.ConnectionError:
             if time.monotonic() >= deadline:
                 raise
@@ -39,7 +41,7 @@ def http_probe(name: str, title: str, points: float, method: str, path: str, *, 
     def run(ctx: GradingContext) -> Outcome:
         ready = ctx.readiness is not None and ctx.readiness.ready
         try:
-            response = _request(ctx, method, path, body, timeout_s=2.0 if ready else 5.0)
+            response = request_container(ctx, method, path, body, timeout_s=2.0 if ready else 5.0)
         except requests.RequestException as exc:
             return Outcome.failed(f"{method} {path}: no answer on port {ctx.spec.port} ({type(exc).__name__}).",
                                   CONNECT_HINT)

@@ -1,0 +1,44 @@
+"""Volume checks: what the server writes into its mounted folder appears on the host, with a user
+that can still read and change it there."""
+
+from __future__ import annotations
+
+import requests
+
+from graders.checks.endpoint import CONNECT_HINT, request_container
+from graders.context import GradingContext
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+
+def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Check:
+    """Saves a file through JupyterLab's contents API and looks for it in the grader's mounted folder."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        assert ctx.volume_dir is not None and ctx.spec.volume is not None
+        filename = f"saved-by-the-grader-{ctx.run_id}.txt"
+        body = {"type": "file", "format": "text", "content": f"written through JupyterLab, run {ctx.run_id}\n"}
+        headers = {"Authorization": f"token {ctx.secret}"}
+        try:
+            # The page JupyterLab serves sets its _xsrf cookie; sent back, a save works even where the server
+            # was (wrongly) started without authentication, so this check judges only where files land.
+            page = request_container(ctx, "GET", "/lab", timeout_s=10, headers=headers)
+            if xsrf := page.cookies.get("_xsrf"):
+                headers |= {"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"}
+            response = request_container(ctx, "PUT", f"/api/contents/{filename}", body, timeout_s=10, headers=headers)
+        except requests.RequestException as exc:
+            return Outcome.failed(f"Saving a file: no answer ({type(exc).__name__}).", CONNECT_HINT)
+        if response.status_code not in (200, 201):
+            return Outcome.failed(f"Saving {filename} through JupyterLab answered {response.status_code}: "
+                                  f"{response.text.strip()[:200]}",
+                                  f"The server's user must be able to write to {ctx.spec.volume}.")
+        on_host = ctx.volume_dir / filename
+        if not on_host.is_file():
+            return Outcome.failed(f"JupyterLab saved {filename}, but it is not in the folder mounted at "
+                                  f"{ctx.spec.volume}: the server's root folder is somewhere else.",
+                                  f"Serve the notebooks from {ctx.spec.volume} (WORKDIR {ctx.spec.volume}, or "
+                                  f"--ServerApp.root_dir={ctx.spec.volume}), so your work lands on your machine.")
+        return Outcome.passed(f"A file saved through JupyterLab appeared in the host folder mounted at {ctx.spec.volume}.")
+
+    return Check(name, "Saved notebooks land in the mounted folder", points, Category.STATE, Phase.RUNTIME, run,
+                 tags=("volume",))
