@@ -40,3 +40,28 @@ def _uid_from_top(ctx: GradingContext) -> str | None:
     for row in top.get("Processes") or []:
         return str(row[0])
     return None
+
+
+def app_folder_owned(points: float, name: str = "app_folder_owned") -> Check:
+    """The WORKDIR belongs to the user the app runs as, asked of the running container."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        rc = ctx.require_container()
+        workdir = ctx.image_attrs.get("Config", {}).get("WorkingDir") or ""
+        if not workdir or workdir == "/":
+            return Outcome.failed("The image sets no WORKDIR for the app.", "Add WORKDIR /app before copying the app.")
+        code, uid = rc.exec(["id", "-u"])
+        code2, owner = rc.exec(["stat", "-c", "%u", workdir])
+        if code != 0 or code2 != 0:
+            return Outcome.failed(f"Could not read who owns {workdir}: {uid if code else owner}",
+                                  "Keep coreutils (id, stat) in the image.")
+        if uid.strip() == "0":
+            return Outcome.failed(f"The app runs as root, so owning {workdir} proves nothing.", ROOT_HINT)
+        if owner.strip() != uid.strip():
+            return Outcome.failed(f"{workdir} belongs to uid {owner.strip()}, but the app runs as uid {uid.strip()}.",
+                                  f"Create the folder, then hand it over: RUN mkdir {workdir} && chown app:app {workdir} "
+                                  "(or COPY --chown=app:app), before USER app.")
+        return Outcome.passed(f"{workdir} belongs to uid {uid.strip()}, the user the app runs as.")
+
+    return Check(name, "The app user owns the app folder", points, Category.USER, Phase.RUNTIME, run,
+                 tags=("security",))

@@ -1,0 +1,26 @@
+"""Environment checks, read from the built image's configuration (what ENV left in the image)."""
+
+from __future__ import annotations
+
+from graders.context import GradingContext
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+WHY = {
+    "PYTHONUNBUFFERED": "print output reaches docker logs at once instead of sitting in a buffer",
+    "PYTHONDONTWRITEBYTECODE": "Python writes no .pyc files into the image's layers or a read-only file system",
+}
+
+
+def env_set(points: float, expected: tuple[tuple[str, str], ...], name: str = "env_set") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        env = dict(e.split("=", 1) for e in ctx.image_attrs.get("Config", {}).get("Env") or [] if "=" in e)
+        wrong = [f"{key}={env.get(key, '(unset)')}" for key, value in expected if env.get(key) != value]
+        if wrong:
+            reasons = "; ".join(f"{key}: {WHY[key]}" for key, _ in expected if key in WHY)
+            return Outcome.failed(f"Expected {', '.join(f'{k}={v}' for k, v in expected)}; the image has "
+                                  f"{', '.join(wrong)}.",
+                                  f"Set them with ENV in the final stage. Why: {reasons}.")
+        return Outcome.passed("The image sets " + ", ".join(f"{k}={v}" for k, v in expected) + ".")
+
+    return Check(name, "Python environment variables set", points, Category.STATIC, Phase.BUILD, run, tags=("env",))

@@ -1,0 +1,28 @@
+"""What the final image must not carry: compilers and build tools belong in a builder stage."""
+
+from __future__ import annotations
+
+from graders.context import GradingContext
+from graders.results import Category
+from graders.spec import Check, Outcome, Phase
+
+BUILD_TOOLS = ("gcc", "cc", "g++", "c++", "make", "cpp")
+
+
+def no_build_tools(points: float, tools: tuple[str, ...] = BUILD_TOOLS, name: str = "no_build_tools") -> Check:
+    def run(ctx: GradingContext) -> Outcome:
+        rc = ctx.require_container()
+        probe = " ".join(f"command -v {t} >/dev/null 2>&1 && echo {t};" for t in tools)
+        code, out = rc.exec(["sh", "-c", probe + " true"])
+        if code != 0:
+            return Outcome.failed(f"Could not look for build tools in the container: {out}",
+                                  "Keep a shell (sh) in the image, as slim images have.")
+        found = out.split()
+        if found:
+            return Outcome.failed(f"The final image carries build tools: {', '.join(found)}.",
+                                  "Compile in a builder stage (FROM ... AS builder), make a wheel there, and COPY "
+                                  "--from=builder only the wheel into the final stage.")
+        return Outcome.passed(f"None of {', '.join(tools)} is in the final image.")
+
+    return Check(name, "No compilers or build tools in the final image", points, Category.SECURITY, Phase.RUNTIME, run,
+                 tags=("multi-stage",))

@@ -1,0 +1,48 @@
+"""Lab hardened-image: the outline's "advanced Dockerfile for ML", corrected and hardened (Part 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from graders.checks.build import image_builds
+from graders.checks.endpoint import http_probe
+from graders.checks.environment import env_set
+from graders.checks.health import becomes_healthy, healthcheck_declared
+from graders.checks.size import image_size
+from graders.checks.static import dockerfile_valid
+from graders.checks.tools import no_build_tools
+from graders.checks.user import app_folder_owned, runs_as_non_root
+from graders.spec import LabSpec, Limits
+
+
+def judge_score(data: Any) -> str | None:
+    if not isinstance(data, dict) or data.get("mean_abs_error") != 2.0:
+        return 'expected {"mean_abs_error": 2.0} for the errors [1, -2, 3]'
+    return None
+
+
+SPEC = LabSpec(
+    id="hardened-image",
+    title="A hardened data-science service image",
+    lesson="first-image.md",
+    kind="dockerfile",
+    files=("Dockerfile", ".dockerignore"),
+    base_images=("python:3.13-slim",),
+    folder=Path(__file__).parent,
+    port=8080,
+    limits=Limits(build_timeout_s=900, health_budget_s=60, memory_bytes=1024**3, pids=256),
+    checks=(
+        dockerfile_valid(5),
+        healthcheck_declared(10),
+        image_builds(10),
+        env_set(10, (("PYTHONUNBUFFERED", "1"), ("PYTHONDONTWRITEBYTECODE", "1"))),
+        image_size(10, max_mb=400),
+        runs_as_non_root(10),
+        app_folder_owned(10),
+        no_build_tools(15),
+        becomes_healthy(10),
+        http_probe("score_endpoint", "POST /score answers with the score", 10, "POST", "/score",
+                   body={"errors": [1, -2, 3]}, judge=judge_score),
+    ),
+)
