@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,30 @@ def base_image_pinned(points: float, name: str = "base_image_pinned") -> Check:
 
     return Check(name, "Base image pinned to a version", points, Category.STATIC, Phase.STATIC, run,
                  tags=("dockerfile",))
+
+
+def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer") -> Check:
+    """apt's lists go in the RUN that installed packages; pip keeps no download cache."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        df = ctx.require_dockerfile()
+        pip_env = any(ins.keyword == "ENV" and "PIP_NO_CACHE_DIR" in " ".join(ins.args) for ins in df.final.instructions)
+        problems = []
+        for ins in df.final.instructions:
+            if ins.keyword != "RUN":
+                continue
+            command = " ".join(ins.args)
+            if "apt-get update" in command and "apt-get install" not in command:
+                problems.append(f"line {ins.line}: apt-get update in a RUN of its own (its lists stay in that layer)")
+            if "apt-get install" in command and "/var/lib/apt/lists" not in command:
+                problems.append(f"line {ins.line}: apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN")
+            if re.search(r"\bpip3? install\b", command) and "--no-cache-dir" not in command and not pip_env:
+                problems.append(f"line {ins.line}: pip install without --no-cache-dir")
+        if problems:
+            return Outcome.failed("; ".join(problems) + ".",
+                                  "Write RUN apt-get update && apt-get install -y --no-install-recommends ... && "
+                                  "rm -rf /var/lib/apt/lists/* as one RUN, and pip install --no-cache-dir.")
+        return Outcome.passed("Every package install cleans its cache in the same layer.")
+
+    return Check(name, "Package caches removed in the same layer", points, Category.SIZE, Phase.STATIC, run,
+                 tags=("dockerfile", "cache"))
