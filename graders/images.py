@@ -29,10 +29,12 @@ MIRROR = os.environ.get("MASTERY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to make a stand-in: the Debian suite, and whether Python goes on top."""
+    """How to make a stand-in: the Debian suite, whether Python goes on top, and the environment the
+    real image sets that lessons and checks rely on."""
 
     suite: str
     python: bool
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def debian_ref(self) -> str:
@@ -44,6 +46,12 @@ RECIPES: dict[str, Recipe] = {
     "debian:trixie-slim": Recipe("trixie", python=False),
     "python:3.11-slim": Recipe("bookworm", python=True),  # Debian 12 ships Python 3.11
     "python:3.13-slim": Recipe("trixie", python=True),  # Debian 13 ships Python 3.13
+    # NVIDIA's CUDA runtime image is Ubuntu with the CUDA libraries; offline, the stand-in is Debian with
+    # the environment NVIDIA's images set (the container toolkit reads it to hand GPUs over). No CUDA
+    # libraries: the driver's libcuda comes from the host when a GPU is given.
+    "nvidia/cuda:12.8.1-runtime-ubuntu24.04": Recipe("trixie", python=False, env=(
+        ("NVIDIA_VISIBLE_DEVICES", "all"), ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
+        ("CUDA_VERSION", "12.8.1"), ("NVIDIA_REQUIRE_CUDA", "cuda>=12.8"))),
 }
 
 
@@ -110,8 +118,8 @@ def build_stand_in(ref: str, say: Callable[[str], None] = print) -> ImageStatus:
                          f"Stand-ins exist for: {', '.join(RECIPES)}.")
     if not status(recipe.debian_ref).present:
         _import_debian(recipe.suite, say)
-    if recipe.python:
-        _build_python(ref, recipe, say)
+    if recipe.python or recipe.env:
+        _build_on_debian(ref, recipe, say)
     return status(ref)
 
 
@@ -175,31 +183,35 @@ def _slim(root: Path) -> None:
                     "path-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n")
 
 
-PYTHON_DOCKERFILE = """\
-FROM {base}
-{ca_copy}
+PYTHON_LAYER = """\
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends python3 python3-pip python3-venv ca-certificates \\
  && rm -rf /var/lib/apt/lists/* \\
  && ln -sf /usr/bin/python3 /usr/local/bin/python \\
  && ln -sf /usr/bin/pip3 /usr/local/bin/pip \\
  && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
-ENV LANG=C.UTF-8{ca_env}
+"""
+STAND_IN_DOCKERFILE = """\
+FROM {base}
+{ca_copy}
+{python}ENV LANG=C.UTF-8{ca_env}{env}
 LABEL {stand_in}=true {stand_in_for}={ref}
-CMD ["python3"]
+CMD [{cmd}]
 """
 
 
-def _build_python(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
+def _build_on_debian(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
     files: dict[str, bytes] = {}
     ca_copy, ca_env = "", ""
     if HOST_CA_BUNDLE.is_file():
         files["host-ca.crt"] = HOST_CA_BUNDLE.read_bytes()
         ca_copy = f"COPY host-ca.crt {CA_IN_IMAGE}"
         ca_env = f" PIP_CERT={CA_IN_IMAGE} SSL_CERT_FILE={CA_IN_IMAGE} REQUESTS_CA_BUNDLE={CA_IN_IMAGE}"
-    files["Dockerfile"] = PYTHON_DOCKERFILE.format(base=recipe.debian_ref, ca_copy=ca_copy, ca_env=ca_env,
-                                                   stand_in=STAND_IN_LABEL, stand_in_for=STAND_IN_FOR_LABEL,
-                                                   ref=ref).encode()
+    env = "".join(f" {key}={value}" for key, value in recipe.env)
+    files["Dockerfile"] = STAND_IN_DOCKERFILE.format(
+        base=recipe.debian_ref, ca_copy=ca_copy, ca_env=ca_env, env=env, python=PYTHON_LAYER if recipe.python else "",
+        stand_in=STAND_IN_LABEL, stand_in_for=STAND_IN_FOR_LABEL, ref=ref,
+        cmd='"python3"' if recipe.python else '"bash"').encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, data in files.items():
@@ -207,7 +219,7 @@ def _build_python(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     buffer.seek(0)
-    say(f"building {ref} on {recipe.debian_ref} with Debian's python3")
+    say(f"building {ref} on {recipe.debian_ref}" + (" with Debian's python3" if recipe.python else ""))
     try:
         engine.client().images.build(fileobj=buffer, custom_context=True, tag=ref, rm=True, forcerm=True)
     except docker.errors.BuildError as exc:

@@ -178,7 +178,10 @@ def _run_checks(ctx: GradingContext, phase: Phase, results: dict[str, CheckResul
 def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
     started = time.monotonic()
     blocker = ctx.blocker_for(check.phase)
-    if blocker is not None and blocker.kind != check.reports:
+    host_reason = check.skip_unless() if check.skip_unless else None
+    if host_reason:
+        outcome = Outcome.skipped(host_reason)
+    elif blocker is not None and blocker.kind != check.reports:
         outcome = Outcome.failed(*blocker.for_dependents())
     else:
         try:

@@ -62,6 +62,9 @@ class Check:
     run: CheckFn
     tags: tuple[str, ...] = ()
     reports: str = ""  # the blocker kind this check reports itself ("parse", "build") instead of being blocked by it
+    # Asked first, before anything else: a reason this host cannot run the check (no GPU runtime, no
+    # cluster) makes it `skipped`, whatever else happened. Skipped is never passed.
+    skip_unless: Callable[[], str | None] | None = None
 
 
 @dataclass(frozen=True)

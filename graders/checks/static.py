@@ -125,3 +125,17 @@ def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer")
 
     return Check(name, "Package caches removed in the same layer", points, Category.SIZE, Phase.STATIC, run,
                  tags=("dockerfile", "cache"))
+
+
+def base_image_matches(points: float, pattern: str, example: str, name: str = "base_image_kind") -> Check:
+    """The final stage builds on the kind of image the lab needs (e.g. a CUDA runtime image)."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        base = ctx.require_dockerfile().final.base
+        if re.match(pattern, base):
+            return Outcome.passed(f"The final stage builds on {base}.")
+        return Outcome.failed(f"The final stage builds on {base}, not on the kind of image this lab needs.",
+                              f"Start the final stage FROM {example}.")
+
+    return Check(name, "Builds on the right base image", points, Category.STATIC, Phase.STATIC, run,
+                 tags=("dockerfile",))

@@ -42,3 +42,32 @@ def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Ch
 
     return Check(name, "Saved notebooks land in the mounted folder", points, Category.STATE, Phase.RUNTIME, run,
                  tags=("volume",))
+
+
+def job_writes_file(points: float, filename: str, name: str = "writes_model") -> Check:
+    """A batch job leaves `filename` (JSON) in the folder mounted at the lab's volume path."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        import json
+
+        assert ctx.volume_dir is not None and ctx.spec.volume is not None
+        result = ctx.run_result
+        tail = "\n".join((result.output if result else "").splitlines()[-10:]) or "(no output)"
+        if result is None or result.exit_code != 0:
+            code = result.exit_code if result else "none"
+            return Outcome.failed(f"The job did not finish cleanly (exit code {code}). Its last lines:\n{tail}",
+                                  "Run the image yourself with the folder mounted and read the error.")
+        path = ctx.volume_dir / filename
+        if not path.is_file():
+            return Outcome.failed(f"The job finished, but {filename} is not in the folder mounted at {ctx.spec.volume}. "
+                                  f"Its last lines:\n{tail}",
+                                  f"Write the model to {ctx.spec.volume} (the script reads MODEL_DIR): a file written "
+                                  "anywhere else stays in the container and is lost with it.")
+        try:
+            json.loads(path.read_text())  # JSON only: nothing from a learner's container is ever unpickled
+        except (UnicodeDecodeError, ValueError):
+            return Outcome.failed(f"{filename} is not valid JSON.", "Leave the lab's train.py as it is.")
+        return Outcome.passed(f"The job wrote {filename} ({path.stat().st_size} bytes) into the mounted folder.")
+
+    return Check(name, "The job writes its model to the mounted volume", points, Category.STATE, Phase.RUNTIME, run,
+                 tags=("volume",))
