@@ -24,6 +24,7 @@ from graders.spec import Limits
 
 LOG_TAIL_LINES = 20
 UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers
+LOOPBACK_GRACE_S = 2.0  # a server seen listening on loopback only for this long is reported at once
 
 
 def engine_host() -> str:
@@ -107,6 +108,20 @@ class RunningContainer:
             pool.shutdown(wait=False)
         output = (result.output or b"").decode("utf-8", "replace").strip()
         return int(result.exit_code if result.exit_code is not None else -1), output
+
+    def listens_on_loopback_only(self) -> bool:
+        """True when the container's own socket table shows a listener on 127.0.0.1/::1 at the lab's port
+        and none on all interfaces (read from /proc/net, so it needs no tool but cat)."""
+        if self.container_port is None:
+            return False
+        code, out = self.exec(["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout_s=5)
+        if code != 0:
+            return False
+        port = f"{self.container_port:04X}"
+        local = [line.split()[1] for line in out.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "0A"]
+        mine = [addr.rsplit(":", 1)[0] for addr in local if addr.rsplit(":", 1)[-1] == port]
+        loopback = {"0100007F", "00000000000000000000000001000000"}
+        return bool(mine) and all(addr in loopback for addr in mine)
 
     def pids(self) -> int | None:
         try:
@@ -245,6 +260,12 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
                 port_open_since = None
         elif rc.port_open():
             return Readiness(True, elapsed, f"port {rc.container_port} answered after {elapsed:.1f} s")
+        elif elapsed > LOOPBACK_GRACE_S and rc.listens_on_loopback_only():
+            # Listening, but where nothing outside the container can reach: waiting longer will not help.
+            return Readiness(False, elapsed, f"The server listens on 127.0.0.1:{rc.container_port} inside the container, "
+                             "so nothing outside the container can reach it.",
+                             f"Listen on 0.0.0.0:{rc.container_port} (e.g. --bind 0.0.0.0:{rc.container_port} or "
+                             "--ip=0.0.0.0).")
         if time.monotonic() >= deadline:
             return _not_ready(rc, state, elapsed, expects_health)
         time.sleep(0.1)

@@ -109,7 +109,7 @@ def test_container_that_never_gets_healthy(tmp_path: Path, no_leftovers: None) -
 def test_port_that_never_opens(tmp_path: Path, no_leftovers: None) -> None:
     report = run(tmp_path, 'FROM python:3.13-slim\nCMD ["python3", "-m", "http.server", "8080", "--bind", "127.0.0.1"]\n')
     text = message(report, "root_page")
-    assert "no answer on port 8080" in text
+    assert "listens on 127.0.0.1:8080 inside the container" in text
     assert "0.0.0.0" in report.result("root_page").hint
 
 

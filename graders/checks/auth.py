@@ -8,7 +8,7 @@ import re
 
 import requests
 
-from graders.checks.endpoint import CONNECT_HINT, request_container
+from graders.checks.endpoint import no_answer, request_container
 from graders.context import GradingContext
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
@@ -21,7 +21,7 @@ def requires_token(points: float, path: str, name: str = "requires_token") -> Ch
         try:
             response = request_container(ctx, "GET", path, timeout_s=10)
         except requests.RequestException as exc:
-            return Outcome.failed(f"GET {path}: no answer ({type(exc).__name__}).", CONNECT_HINT)
+            return no_answer(ctx, f"GET {path}", exc)
         if response.status_code in (401, 403):
             return Outcome.passed(f"GET {path} without the token answered {response.status_code}.")
         return Outcome.failed(f"GET {path} without any token answered {response.status_code}: anyone who reaches "
@@ -39,7 +39,7 @@ def accepts_token(points: float, path: str, name: str = "accepts_token") -> Chec
             response = request_container(ctx, "GET", path, timeout_s=10,
                                          headers={"Authorization": f"token {ctx.secret}"})
         except requests.RequestException as exc:
-            return Outcome.failed(f"GET {path}: no answer ({type(exc).__name__}).", CONNECT_HINT)
+            return no_answer(ctx, f"GET {path}", exc)
         if response.status_code == 200:
             return Outcome.passed(f"GET {path} with the token given at run time answered 200.")
         return Outcome.failed(f"GET {path} with the token given at run time (JUPYTER_TOKEN) answered "

@@ -36,6 +36,14 @@ def request_container(ctx: GradingContext, method: str, path: str, body: Any = N
             time.sleep(0.25)
 
 
+def no_answer(ctx: GradingContext, what: str, exc: Exception) -> Outcome:
+    """A request got no answer: say why when the wait for the container already found out."""
+    readiness = ctx.readiness
+    if readiness is not None and not readiness.ready and readiness.hint:
+        return Outcome.failed(f"{what}: no answer. {readiness.message}", readiness.hint)
+    return Outcome.failed(f"{what}: no answer on port {ctx.spec.port} ({type(exc).__name__}).", CONNECT_HINT)
+
+
 def http_probe(name: str, title: str, points: float, method: str, path: str, *, body: Any = None,
                expect_status: int = 200, judge: JsonJudge | None = None, hint: str = "") -> Check:
     def run(ctx: GradingContext) -> Outcome:
@@ -43,8 +51,7 @@ def http_probe(name: str, title: str, points: float, method: str, path: str, *, 
         try:
             response = request_container(ctx, method, path, body, timeout_s=2.0 if ready else 5.0)
         except requests.RequestException as exc:
-            return Outcome.failed(f"{method} {path}: no answer on port {ctx.spec.port} ({type(exc).__name__}).",
-                                  CONNECT_HINT)
+            return no_answer(ctx, f"{method} {path}", exc)
         shown = response.text.strip()[:300]
         if response.status_code != expect_status:
             return Outcome.failed(f"{method} {path} answered {response.status_code}, expected {expect_status}. Body: {shown}",

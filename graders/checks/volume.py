@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from graders.checks.endpoint import CONNECT_HINT, request_container
+from graders.checks.endpoint import no_answer, request_container
 from graders.context import GradingContext
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
@@ -27,7 +27,7 @@ def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Ch
                 headers |= {"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"}
             response = request_container(ctx, "PUT", f"/api/contents/{filename}", body, timeout_s=10, headers=headers)
         except requests.RequestException as exc:
-            return Outcome.failed(f"Saving a file: no answer ({type(exc).__name__}).", CONNECT_HINT)
+            return no_answer(ctx, "Saving a file through JupyterLab", exc)
         if response.status_code not in (200, 201):
             return Outcome.failed(f"Saving {filename} through JupyterLab answered {response.status_code}: "
                                   f"{response.text.strip()[:200]}",
