@@ -52,3 +52,14 @@ def no_leftovers():
     yield
     left = engine.labelled()
     assert left.total == 0, f"grading left labelled objects behind: {left}"
+
+
+# Figures the suite measures (e.g. the site's build time), printed at the end of every run.
+FIGURES: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("measured")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")
