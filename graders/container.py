@@ -60,6 +60,7 @@ class Readiness:
     message: str
     hint: str = ""
     healthy: bool | None = None  # None: the image declares no healthcheck
+    fatal: bool = False  # dead, out of memory or out of processes: nothing in the container can be judged
 
 
 class RunningContainer:
@@ -245,8 +246,10 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
         state = rc.state()
         elapsed = time.monotonic() - started
         if state.get("Status") != "running":
-            msg, hint = rc.diagnose() or ("The container is not running.", "Run it by hand and read its logs.")
-            return Readiness(False, elapsed, msg, hint, healthy=False if expects_health else None)
+            diagnosis = rc.diagnose()
+            msg, hint = diagnosis or ("The container is not running.", "Run it by hand and read its logs.")
+            return Readiness(False, elapsed, msg, hint, healthy=False if expects_health else None,
+                             fatal=diagnosis is not None)
         if expects_health:
             status = (state.get("Health") or {}).get("Status")
             if status == "healthy":
@@ -274,7 +277,8 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
 def _not_ready(rc: RunningContainer, state: dict[str, Any], elapsed: float, expects_health: bool) -> Readiness:
     diagnosis = rc.diagnose()
     if diagnosis:
-        return Readiness(False, elapsed, diagnosis[0], diagnosis[1], healthy=False if expects_health else None)
+        return Readiness(False, elapsed, diagnosis[0], diagnosis[1], healthy=False if expects_health else None,
+                         fatal=True)
     if expects_health:
         log = (state.get("Health") or {}).get("Log") or []
         probes = "\n".join(f"  exit {p.get('ExitCode')}: {(p.get('Output') or '').strip()[:300]}" for p in log[-3:])

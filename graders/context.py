@@ -53,6 +53,12 @@ class GradingContext:
                 return self.blockers[p]
         return None
 
+    @property
+    def image_env(self) -> dict[str, str]:
+        """The built image's environment (its Config.Env), as a dict."""
+        pairs = self.image_attrs.get("Config", {}).get("Env") or []
+        return dict(e.split("=", 1) for e in pairs if "=" in e)
+
     def require_dockerfile(self) -> ParsedDockerfile:
         assert self.dockerfile is not None, "static checks run only once the Dockerfile parsed"
         return self.dockerfile

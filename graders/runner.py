@@ -157,10 +157,9 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         return
     say("Waiting for the container to become healthy" if health else "Waiting for the port to open")
     ctx.readiness = wait_ready(ctx.container, limits.health_budget_s, expects_health=health is not None)
-    diagnosis = ctx.container.diagnose() if not ctx.readiness.ready else None
-    if diagnosis is not None:
+    if ctx.readiness.fatal:
         # Dead, out of memory or out of processes: nothing in the container can be judged.
-        ctx.blockers[Phase.RUNTIME] = Blocker("start", *diagnosis)
+        ctx.blockers[Phase.RUNTIME] = Blocker("start", ctx.readiness.message, ctx.readiness.hint)
     say("Checking the running container")
 
 

@@ -71,7 +71,7 @@ class Check:
 class Limits:
     """What a learner's build and container may use. A submission is untrusted code."""
 
-    build_timeout_s: float = 600.0
+    build_timeout_s: float = 900.0  # a first build of a data-science image downloads hundreds of MB
     run_timeout_s: float = 120.0  # the whole runtime phase, from start to teardown
     health_budget_s: float = 60.0  # how long the container may take to become healthy / open its port
     memory_bytes: int = 1024 * 1024 * 1024

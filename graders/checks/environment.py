@@ -14,7 +14,7 @@ WHY = {
 
 def env_set(points: float, expected: tuple[tuple[str, str], ...], name: str = "env_set") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        env = dict(e.split("=", 1) for e in ctx.image_attrs.get("Config", {}).get("Env") or [] if "=" in e)
+        env = ctx.image_env
         wrong = [f"{key}={env.get(key, '(unset)')}" for key, value in expected if env.get(key) != value]
         if wrong:
             reasons = "; ".join(f"{key}: {WHY[key]}" for key, _ in expected if key in WHY)

@@ -61,7 +61,7 @@ def _error_text(exc: docker.errors.DockerException) -> str:
 
 def nvidia_env(points: float, name: str = "nvidia_env") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        env = dict(e.split("=", 1) for e in ctx.image_attrs.get("Config", {}).get("Env") or [] if "=" in e)
+        env = ctx.image_env
         devices = env.get("NVIDIA_VISIBLE_DEVICES", "")
         caps = env.get("NVIDIA_DRIVER_CAPABILITIES", "")
         problems = []
@@ -115,7 +115,7 @@ def sees_gpu(points: float, expect_output: str, name: str = "sees_gpu") -> Check
     def run(ctx: GradingContext) -> Outcome:
         assert ctx.build is not None
         client = engine.client()
-        env = dict(e.split("=", 1) for e in ctx.image_attrs.get("Config", {}).get("Env") or [] if "=" in e)
+        env = ctx.image_env
         # Without the toolkit the grader hands devices over itself, and honours the image's request as the
         # toolkit would: NVIDIA_VISIBLE_DEVICES unset, void or none means no GPU.
         wants_gpu = gpu_mode()[0] == "toolkit" or env.get("NVIDIA_VISIBLE_DEVICES", "") not in ("", "void", "none")

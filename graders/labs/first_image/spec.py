@@ -9,7 +9,7 @@ from graders.checks.cache import dependency_layer_cached
 from graders.checks.context import image_excludes
 from graders.checks.output import prints
 from graders.checks.static import base_image_pinned, dockerfile_valid
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 SPEC = LabSpec(
     id="first-image",
@@ -23,7 +23,6 @@ SPEC = LabSpec(
     run_mode="batch",
     # A lab folder cannot carry a .git folder of its own, so the grader adds one to its copy.
     plant=((".git/HEAD", "ref: refs/heads/main\n"), (".git/config", "[core]\n\trepositoryformatversion = 0\n")),
-    limits=Limits(build_timeout_s=900, run_timeout_s=120, memory_bytes=1024**3, pids=256),
     checks=(
         dockerfile_valid(10),
         base_image_pinned(10),

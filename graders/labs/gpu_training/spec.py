@@ -13,7 +13,7 @@ from graders.checks.build import image_builds
 from graders.checks.gpu import compose_requests_gpu, nvidia_env, sees_gpu
 from graders.checks.static import base_image_matches, dockerfile_valid
 from graders.checks.volume import job_writes_file
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 SPEC = LabSpec(
     id="gpu-training",
@@ -26,7 +26,6 @@ SPEC = LabSpec(
     port=None,
     run_mode="batch",
     volume="/models",
-    limits=Limits(build_timeout_s=900, run_timeout_s=120, memory_bytes=1024**3, pids=256),
     checks=(
         dockerfile_valid(5),
         base_image_matches(5, r"^nvidia/cuda:1[2-9]\.", "nvidia/cuda:12.8.1-runtime-ubuntu24.04"),

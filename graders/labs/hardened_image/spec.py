@@ -13,7 +13,7 @@ from graders.checks.size import image_size
 from graders.checks.static import dockerfile_valid
 from graders.checks.tools import no_build_tools
 from graders.checks.user import app_folder_owned, runs_as_non_root
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 
 def judge_score(data: Any) -> str | None:
@@ -31,7 +31,6 @@ SPEC = LabSpec(
     base_images=("python:3.13-slim",),
     folder=Path(__file__).parent,
     port=8080,
-    limits=Limits(build_timeout_s=900, health_budget_s=60, memory_bytes=1024**3, pids=256),
     checks=(
         dockerfile_valid(5),
         healthcheck_declared(10),

@@ -10,7 +10,7 @@ from graders.checks.build import image_builds
 from graders.checks.static import base_image_pinned, dockerfile_valid
 from graders.checks.user import runs_as_non_root
 from graders.checks.volume import server_writes_to_volume
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 SPEC = LabSpec(
     id="jupyter",
@@ -23,7 +23,6 @@ SPEC = LabSpec(
     port=8888,
     run_env=(("JUPYTER_TOKEN", "{secret}"),),
     volume="/notebooks",
-    limits=Limits(build_timeout_s=900, health_budget_s=60, memory_bytes=1024**3, pids=256),
     checks=(
         dockerfile_valid(10),
         base_image_pinned(5),

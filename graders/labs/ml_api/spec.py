@@ -11,7 +11,7 @@ from graders.checks.health import becomes_healthy, healthcheck_declared
 from graders.checks.size import image_size
 from graders.checks.static import dockerfile_valid, hadolint_clean
 from graders.checks.user import runs_as_non_root
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 # One flower of each species, far from the class boundaries: any sound iris model gets them right.
 SAMPLES: list[dict[str, float]] = [
@@ -48,7 +48,6 @@ SPEC = LabSpec(
     base_images=("python:3.13-slim",),
     folder=Path(__file__).parent,
     port=8080,
-    limits=Limits(build_timeout_s=900, health_budget_s=60, memory_bytes=1024**3, pids=256),
     checks=(
         dockerfile_valid(5),
         hadolint_clean(5, rules=("DL3006", "DL3007", "DL3020", "DL3025", "DL3042", "DL3002", "DL3000", "DL3004")),

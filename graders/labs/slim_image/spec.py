@@ -8,7 +8,7 @@ from graders.checks.build import image_builds
 from graders.checks.output import prints
 from graders.checks.size import little_wasted_space, size_fraction_of_reference
 from graders.checks.static import caches_cleaned_in_same_layer, dockerfile_valid
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 SPEC = LabSpec(
     id="slim-image",
@@ -20,7 +20,6 @@ SPEC = LabSpec(
     folder=Path(__file__).parent,
     port=None,
     run_mode="batch",
-    limits=Limits(build_timeout_s=900, run_timeout_s=120, memory_bytes=1024**3, pids=256),
     checks=(
         dockerfile_valid(5),
         caches_cleaned_in_same_layer(15),
