@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from graders.build import BuildResult
+from graders.compose_model import ComposeModel
 from graders.container import Readiness, RunningContainer, RunResult
 from graders.dockerfile_model import ParsedDockerfile
 from graders.spec import LabSpec, Phase
+from graders.stack import Stack
 
 
 @dataclass
@@ -44,6 +46,9 @@ class GradingContext:
     run_result: RunResult | None = None  # a batch job's exit code and output
     secret: str = ""  # the per-run value of "{secret}" in the lab's run_env
     volume_dir: Path | None = None  # the host side of the lab's volume
+    compose: ComposeModel | None = None  # a compose lab's file, as written and as Compose read it
+    stack: Stack | None = None  # the grader's run of that stack
+    stack_seconds: float = 0.0  # how long `up --wait` took
     blockers: dict[Phase, Blocker] = field(default_factory=dict)
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
@@ -66,3 +71,7 @@ class GradingContext:
     def require_container(self) -> RunningContainer:
         assert self.container is not None, "runtime checks run only with a started container"
         return self.container
+
+    def require_stack(self) -> tuple[ComposeModel, Stack]:
+        assert self.compose is not None and self.stack is not None, "stack checks run only once the stack is up"
+        return self.compose, self.stack

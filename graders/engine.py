@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -15,6 +18,8 @@ from graders.labels import RUN_LABEL, image_reference
 
 # testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+log = logging.getLogger("graders")
 
 ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/Ubuntu), then run `mastery doctor`."
 
@@ -91,3 +96,17 @@ def sweep(run_id: str | None = None) -> SweepCount:
         except docker.errors.NotFound:
             pass
     return SweepCount(*removed)
+
+
+def remove_host_dir(folder: Path, image: str, labels: dict[str, str]) -> None:
+    """Remove a host folder a container wrote into. Files it made as another user (root) are removed by a
+    short-lived container of `image`, rather than left on the learner's machine."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if not folder.exists():
+        return
+    try:
+        client().containers.run(image, ["sh", "-c", "rm -rf /v/* /v/.[!.]*"], user="0", entrypoint=[], labels=labels,
+                                volumes={str(folder): {"bind": "/v", "mode": "rw"}}, remove=True, network_mode="none")
+    except docker.errors.DockerException as exc:
+        log.debug("could not empty %s: %s", folder, exc)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -12,12 +12,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import docker.errors
 
-from graders import engine
+from graders import engine, stack_runner
 from graders.build import build_image
 from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
@@ -50,21 +50,19 @@ def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
     started = time.monotonic()
     results: dict[str, CheckResult] = {}
     engine.client()  # no engine: grading cannot be done (raises EngineUnavailable)
+    steps = STACK_STEPS if spec.kind == "compose" else DOCKERFILE_STEPS
     try:
-        say("Reading the Dockerfile")
-        _parse(ctx)
+        steps.parse(ctx, say)
         _run_checks(ctx, Phase.STATIC, results)
         if not ctx.blocker_for(Phase.BUILD):
-            say("Building the image")
-            _guarded(ctx, Phase.BUILD, lambda: _build(ctx, say))
+            _guarded(ctx, Phase.BUILD, lambda: steps.build(ctx, say))
         _run_checks(ctx, Phase.BUILD, results)
         if not ctx.blocker_for(Phase.RUNTIME):
-            say("Starting the container")
-            _guarded(ctx, Phase.RUNTIME, lambda: _start(ctx, say))
+            _guarded(ctx, Phase.RUNTIME, lambda: steps.start(ctx, say))
         _run_checks(ctx, Phase.RUNTIME, results)
     finally:
         say("Cleaning up")
-        _teardown(ctx)
+        steps.teardown(ctx)
     report.results = [results[c.name] for c in spec.checks]
     report.seconds = time.monotonic() - started
     return report
@@ -80,7 +78,8 @@ def _guarded(ctx: GradingContext, phase: Phase, step: Callable[[], None]) -> Non
                                       "This is not your fault: run `mastery doctor`, and report it if it persists.")
 
 
-def _parse(ctx: GradingContext) -> None:
+def _parse(ctx: GradingContext, say: Progress) -> None:
+    say("Reading the Dockerfile")
     path = ctx.submission / "Dockerfile"
     try:
         ctx.dockerfile = parse_dockerfile(path)
@@ -102,6 +101,7 @@ def _stage(ctx: GradingContext) -> Path:
 
 
 def _build(ctx: GradingContext, say: Progress) -> None:
+    say("Building the image")
     assert ctx.dockerfile is not None
     tag = image_tag(ctx.spec.id, ctx.run_id)
     ctx.build_dir = _stage(ctx)
@@ -128,6 +128,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
 
 
 def _start(ctx: GradingContext, say: Progress) -> None:
+    say("Starting the container")
     assert ctx.build is not None
     limits = ctx.spec.limits
     health = health_override(ctx.image_attrs.get("Config", {}).get("Healthcheck"), limits)
@@ -165,7 +166,8 @@ def _start(ctx: GradingContext, say: Progress) -> None:
 
 def _run_checks(ctx: GradingContext, phase: Phase, results: dict[str, CheckResult]) -> None:
     checks = [c for c in ctx.spec.checks if c.phase == phase]
-    if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase):
+    # A stack's checks run one after another, in the spec's order: some of them recreate or scale it.
+    if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase) and ctx.spec.kind != "compose":
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(checks)) as pool:
             for check, result in zip(checks, pool.map(lambda c: _run_one(ctx, c), checks), strict=True):
                 results[check.name] = result
@@ -195,21 +197,6 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
                        seconds=time.monotonic() - started)
 
 
-def _remove_volume_dir(ctx: GradingContext) -> None:
-    """The container may have written files as another user; a root-owned leftover is removed by a
-    short-lived container of the same image rather than left on the host."""
-    assert ctx.volume_dir is not None
-    shutil.rmtree(ctx.volume_dir, ignore_errors=True)
-    if ctx.volume_dir.exists() and ctx.build is not None:
-        try:
-            engine.client().containers.run(ctx.build.image_id, ["sh", "-c", "rm -rf /v/* /v/.[!.]*"], user="0",
-                                           volumes={str(ctx.volume_dir): {"bind": "/v", "mode": "rw"}},
-                                           labels=run_labels(ctx.run_id, ctx.spec.id), remove=True, entrypoint=[])
-        except docker.errors.DockerException as exc:
-            log.debug("could not empty %s: %s", ctx.volume_dir, exc)
-        shutil.rmtree(ctx.volume_dir, ignore_errors=True)
-
-
 def _teardown(ctx: GradingContext) -> None:
     """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
     if ctx.build_dir is not None and ctx.build_dir != ctx.submission:
@@ -217,7 +204,8 @@ def _teardown(ctx: GradingContext) -> None:
     if ctx.container is not None:
         ctx.container.stop()
     if ctx.volume_dir is not None:
-        _remove_volume_dir(ctx)
+        engine.remove_host_dir(ctx.volume_dir, ctx.build.image_id if ctx.build else ctx.spec.base_images[0],
+                               run_labels(ctx.run_id, ctx.spec.id))
     if ctx.build is not None:
         try:
             engine.client().images.remove(ctx.build.tag, noprune=True)
@@ -229,3 +217,17 @@ def _teardown(ctx: GradingContext) -> None:
         engine.sweep(ctx.run_id)
     except docker.errors.APIError as exc:
         log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """How one kind of lab is read, built, started and torn down; the order and the checks are shared."""
+
+    parse: Callable[[GradingContext, Progress], None]
+    build: Callable[[GradingContext, Progress], None]
+    start: Callable[[GradingContext, Progress], None]
+    teardown: Callable[[GradingContext], None]
+
+
+DOCKERFILE_STEPS = Steps(_parse, _build, _start, _teardown)
+STACK_STEPS = Steps(stack_runner.parse, stack_runner.build, stack_runner.start, stack_runner.teardown)

@@ -78,6 +78,7 @@ class Limits:
     pids: int = 256
     nano_cpus: int = 2_000_000_000
     health_interval_s: float = 0.1  # the interval the grader runs the learner's HEALTHCHECK with
+    compose_health_interval_s: float = 0.5  # the same for a stack's services, which are more at once
 
 
 @dataclass(frozen=True)
