@@ -13,7 +13,7 @@ from typing import Any
 from graders.build import BuildResult
 from graders.compose_model import ComposeModel
 from graders.container import Readiness, RunningContainer, RunResult
-from graders.dockerfile_model import ParsedDockerfile
+from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 from graders.spec import LabSpec, Phase
 from graders.stack import Stack
 
@@ -63,6 +63,10 @@ class GradingContext:
         """The built image's environment (its Config.Env), as a dict."""
         pairs = self.image_attrs.get("Config", {}).get("Env") or []
         return dict(e.split("=", 1) for e in pairs if "=" in e)
+
+    def dockerfile_at(self, relative: str) -> ParsedDockerfile:
+        """A Dockerfile inside the submission (a compose service's); raises SubmissionError when it is missing or broken."""
+        return parse_dockerfile((self.build_dir or self.submission) / relative)
 
     def require_dockerfile(self) -> ParsedDockerfile:
         assert self.dockerfile is not None, "static checks run only once the Dockerfile parsed"

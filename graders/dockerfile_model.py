@@ -21,6 +21,9 @@ KNOWN_INSTRUCTIONS = frozenset({
 # Flags the legacy builder rejects: a Dockerfile using any of them needs BuildKit.
 _BUILDKIT_FLAGS = ("--mount", "--network", "--security", "--link", "--chmod", "--parents", "--exclude",
                    "--checksum", "--keep-git-dir")
+# BuildKit's automatic platform arguments: the legacy builder leaves them empty
+# (`FROM --platform=$BUILDPLATFORM` then fails with "failed to parse platform").
+_PLATFORM_ARG = re.compile(r"\$\{?(BUILD|TARGET)(PLATFORM|OS|ARCH|VARIANT)\b")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -56,6 +59,25 @@ class Instruction:
                 return value
         return None
 
+    def mounts(self) -> list[dict[str, str]]:
+        """Each `--mount=` option as its fields, e.g. {"type": "cache", "target": "/root/.cache/pip"}.
+
+        Normalised as BuildKit reads them: type defaults to bind, dst/destination mean target,
+        src means source, and a bare field (readonly) is "true".
+        """
+        aliases = {"dst": "target", "destination": "target", "src": "source"}
+        found = []
+        for f in self.flags:
+            key, _, value = f.partition("=")
+            if key != "--mount":
+                continue
+            fields = {"type": "bind"}
+            for part in value.split(","):
+                name, sep, val = part.strip().partition("=")
+                fields[aliases.get(name.lower(), name.lower())] = val if sep else "true"
+            found.append(fields)
+        return found
+
 
 @dataclass(frozen=True)
 class HealthcheckSpec:
@@ -76,6 +98,7 @@ class Stage:
     base: str
     name: str
     line: int
+    platform: str = ""  # FROM --platform=..., as written ("$BUILDPLATFORM", "linux/amd64"); "" when absent
     instructions: list[Instruction] = field(default_factory=list)
 
     def last(self, keyword: str) -> Instruction | None:
@@ -97,7 +120,7 @@ class ParsedDockerfile:
     @property
     def needs_buildkit(self) -> bool:
         return any(ins.has_heredoc or any(f.split("=", 1)[0] in _BUILDKIT_FLAGS for f in ins.flags)
-                   for ins in self.instructions)
+                   or _PLATFORM_ARG.search(ins.original) for ins in self.instructions)
 
     @property
     def user(self) -> str | None:
@@ -177,7 +200,7 @@ def parse_dockerfile(path: Path) -> ParsedDockerfile:
             if not ins.args or not ins.args[0]:
                 raise SubmissionError(f"line {ins.line}: FROM needs an image, e.g. FROM python:3.13-slim.")
             name = ins.args[2] if len(ins.args) >= 3 and ins.args[1].upper() == "AS" else ""
-            stages.append(Stage(base=ins.args[0], name=name, line=ins.line))
+            stages.append(Stage(base=ins.args[0], name=name, line=ins.line, platform=ins.flag("platform") or ""))
         elif stages:
             stages[-1].instructions.append(ins)
         elif ins.keyword != "ARG":

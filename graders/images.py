@@ -2,11 +2,14 @@
 
 A stand-in is a minimal Debian made with debootstrap and `docker import`, with Debian's Python on top
 for the python:*-slim names. It carries the host's CA bundle, so pip works behind an intercepting proxy.
+Stand-ins stack: postgres:17 is Debian's PostgreSQL 17 with an entrypoint that keeps the official image's
+POSTGRES_* contract, and MLflow's tracking image is the python:3.11-slim stand-in with mlflow pip-installed.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +17,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import docker.errors
@@ -27,31 +31,85 @@ CA_IN_IMAGE = "/usr/local/share/ca-certificates/mastery-host-ca.crt"
 MIRROR = os.environ.get("MASTERY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
 
+MLFLOW_VERSION = "3.17.2"
+MLFLOW_IMAGE = f"ghcr.io/mlflow/mlflow:v{MLFLOW_VERSION}"
+POSTGRES_IMAGE = "postgres:17"
+STAND_IN_FILES = "stand_ins"  # folder in this package with the files stand-ins COPY (entrypoints)
+BUILD_TIMEOUT_S = 1800  # a stalled build must end; the slowest stand-in (mlflow's pip install) takes minutes
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """How to make a stand-in: the Debian suite, whether Python goes on top, and the environment the
-    real image sets that lessons and checks rely on."""
+    """How to make a stand-in. Either `suite`: a Debian made with debootstrap and imported as it is; or
+    `base`: a Dockerfile FROM another ref (itself a stand-in where no registry answers) that adds what the
+    real image has and lessons or compose labs rely on: Debian's Python, environment, build lines, files
+    from graders/stand_ins, and the real image's VOLUME, EXPOSE, ENTRYPOINT and CMD. On an imported Debian
+    the host CA bundle and LANG go in first; a stand-in built on another one inherits them."""
 
-    suite: str
-    python: bool
+    suite: str | None = None
+    base: str | None = None
+    python: bool = False
     env: tuple[tuple[str, str], ...] = ()
+    lines: tuple[str, ...] = ()  # Dockerfile instructions, after the environment and before the files
+    files: tuple[tuple[str, str], ...] = ()  # (file in graders/stand_ins, path in the image); *.sh are executable
+    volumes: tuple[str, ...] = ()
+    expose: tuple[int, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] | None = None  # None: python3 or bash on an imported Debian, else the base's own
 
-    @property
-    def debian_ref(self) -> str:
-        return f"debian:{self.suite}-slim"
+    def __post_init__(self) -> None:
+        if (self.suite is None) == (self.base is None):
+            raise ValueError("a recipe names either a Debian suite to import or a base image to build on")
 
+
+# Debian's PostgreSQL packages made to look like the official image: its uid/gid 999 (volumes keep the
+# owner), no cluster of Debian's own (postgresql-common would make one in /var/lib/postgresql/17/main),
+# a sample config that listens on every address, the socket folder, and a data folder any user may use.
+# `apt-get clean`: the imported Debian keeps downloaded packages (170 MB here), the official images do not.
+POSTGRES_LAYER = r"""RUN groupadd --system --gid 999 postgres \
+ && useradd --system --uid 999 --gid postgres --home-dir /var/lib/postgresql --shell /bin/bash postgres \
+ && mkdir -p /var/lib/postgresql && chown postgres:postgres /var/lib/postgresql \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-common \
+ && sed -ri 's/^#?(create_main_cluster) .*$/\1 = false/' /etc/postgresql-common/createcluster.conf \
+ && apt-get install -y --no-install-recommends postgresql-17 \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && sed -ri "s/^#?(listen_addresses)\s*=\s*\S+/\1 = '*'/" /usr/share/postgresql/17/postgresql.conf.sample \
+ && grep -q "^listen_addresses = '\*'" /usr/share/postgresql/17/postgresql.conf.sample \
+ && mkdir -p /var/run/postgresql /docker-entrypoint-initdb.d "$PGDATA" \
+ && chown postgres:postgres /var/run/postgresql "$PGDATA" \
+ && chmod 3777 /var/run/postgresql \
+ && chmod 1777 "$PGDATA"
+"""
 
 RECIPES: dict[str, Recipe] = {
-    "debian:bookworm-slim": Recipe("bookworm", python=False),
-    "debian:trixie-slim": Recipe("trixie", python=False),
-    "python:3.11-slim": Recipe("bookworm", python=True),  # Debian 12 ships Python 3.11
-    "python:3.13-slim": Recipe("trixie", python=True),  # Debian 13 ships Python 3.13
+    "debian:bookworm-slim": Recipe(suite="bookworm"),
+    "debian:trixie-slim": Recipe(suite="trixie"),
+    "python:3.11-slim": Recipe(base="debian:bookworm-slim", python=True),  # Debian 12 ships Python 3.11
+    "python:3.13-slim": Recipe(base="debian:trixie-slim", python=True),  # Debian 13 ships Python 3.13
+    # The exact tag the secure-runtime lab pins: Debian 13's Python is 3.13.5. Should a point release of
+    # Debian move it, the build stops here rather than label another version 3.13.5.
+    "python:3.13.5-slim": Recipe(base="debian:trixie-slim", python=True, lines=(
+        "RUN python3 -c 'import sys; assert sys.version_info[:3] == (3, 13, 5), sys.version'",)),
     # NVIDIA's CUDA runtime image is Ubuntu with the CUDA libraries; offline, the stand-in is Debian with
     # the environment NVIDIA's images set (the container toolkit reads it to hand GPUs over). No CUDA
     # libraries: the driver's libcuda comes from the host when a GPU is given.
-    "nvidia/cuda:12.8.1-runtime-ubuntu24.04": Recipe("trixie", python=False, env=(
+    "nvidia/cuda:12.8.1-runtime-ubuntu24.04": Recipe(base="debian:trixie-slim", env=(
         ("NVIDIA_VISIBLE_DEVICES", "all"), ("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
         ("CUDA_VERSION", "12.8.1"), ("NVIDIA_REQUIRE_CUDA", "cuda>=12.8"))),
+    # Debian 13 ships PostgreSQL 17; the entrypoint honours the official image's POSTGRES_* contract.
+    # SIGINT is PostgreSQL's fast shutdown: `docker stop` ends it cleanly in well under its 10 s.
+    POSTGRES_IMAGE: Recipe(
+        base="debian:trixie-slim",
+        env=(("PG_MAJOR", "17"), ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/postgresql/17/bin"),
+             ("PGDATA", "/var/lib/postgresql/data")),
+        lines=(POSTGRES_LAYER, "STOPSIGNAL SIGINT"),
+        files=(("postgres-entrypoint.sh", "/usr/local/bin/docker-entrypoint.sh"),),
+        volumes=("/var/lib/postgresql/data",), expose=(5432,),
+        entrypoint=("docker-entrypoint.sh",), cmd=("postgres",)),
+    # MLflow's own image is python:3.11-slim with `pip install mlflow==VERSION` and nothing else: no CMD of
+    # its own, and no database driver (compose files add psycopg2-binary in a Dockerfile FROM it).
+    MLFLOW_IMAGE: Recipe(base="python:3.11-slim", lines=(f"RUN pip install --no-cache-dir mlflow=={MLFLOW_VERSION}",)),
 }
 
 
@@ -83,9 +141,10 @@ def course_images(lab_ids: Iterable[str] | None = None) -> list[str]:
 
 
 def prepare(refs: Iterable[str], offline: bool | None = None, say: Callable[[str], None] = print) -> list[ImageStatus]:
-    """Make every ref present. offline=None tries a pull first and falls back to stand-ins."""
+    """Make every ref present. offline=None tries a pull first and falls back to stand-ins. Refs built on
+    another ref come after it, so a stand-in's base is ready (pulled, or built) before the stand-in needs it."""
     done: list[ImageStatus] = []
-    for ref in refs:
+    for ref in in_build_order(refs):
         current = status(ref)
         if current.present:
             done.append(current)
@@ -101,6 +160,17 @@ def prepare(refs: Iterable[str], offline: bool | None = None, say: Callable[[str
     return done
 
 
+def in_build_order(refs: Iterable[str]) -> list[str]:
+    """refs with every stand-in after the ones it builds on (stable otherwise)."""
+    return sorted(refs, key=_depth)
+
+
+def _depth(ref: str) -> int:
+    """How many recipes lie under ref: 0 for an imported Debian or an image without a recipe."""
+    recipe = RECIPES.get(ref)
+    return 0 if recipe is None or recipe.base is None else 1 + _depth(recipe.base)
+
+
 def _pull(ref: str, say: Callable[[str], None]) -> bool:
     say(f"pulling {ref}")
     try:
@@ -112,14 +182,18 @@ def _pull(ref: str, say: Callable[[str], None]) -> bool:
 
 
 def build_stand_in(ref: str, say: Callable[[str], None] = print) -> ImageStatus:
+    """Build ref's stand-in, first making its base present the same way (a chain ends at an imported Debian)."""
     recipe = RECIPES.get(ref)
     if recipe is None:
         raise ImageError(f"{ref} cannot be pulled and there is no recipe for a stand-in.",
                          f"Stand-ins exist for: {', '.join(RECIPES)}.")
-    if not status(recipe.debian_ref).present:
-        _import_debian(recipe.suite, say)
-    if recipe.python or recipe.env:
-        _build_on_debian(ref, recipe, say)
+    if recipe.suite is not None:
+        if not status(ref).present:
+            _import_debian(recipe.suite, say)
+    elif recipe.base is not None:
+        if not status(recipe.base).present:
+            build_stand_in(recipe.base, say)
+        _build(ref, recipe, say)
     return status(ref)
 
 
@@ -191,37 +265,66 @@ RUN apt-get update \\
  && ln -sf /usr/bin/pip3 /usr/local/bin/pip \\
  && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
 """
-STAND_IN_DOCKERFILE = """\
-FROM {base}
-{ca_copy}
-{python}ENV LANG=C.UTF-8{ca_env}{env}
-LABEL {stand_in}=true {stand_in_for}={ref}
-CMD [{cmd}]
-"""
 
 
-def _build_on_debian(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
-    files: dict[str, bytes] = {}
-    ca_copy, ca_env = "", ""
-    if HOST_CA_BUNDLE.is_file():
-        files["host-ca.crt"] = HOST_CA_BUNDLE.read_bytes()
-        ca_copy = f"COPY host-ca.crt {CA_IN_IMAGE}"
-        ca_env = f" PIP_CERT={CA_IN_IMAGE} SSL_CERT_FILE={CA_IN_IMAGE} REQUESTS_CA_BUNDLE={CA_IN_IMAGE}"
-    env = "".join(f" {key}={value}" for key, value in recipe.env)
-    files["Dockerfile"] = STAND_IN_DOCKERFILE.format(
-        base=recipe.debian_ref, ca_copy=ca_copy, ca_env=ca_env, env=env, python=PYTHON_LAYER if recipe.python else "",
-        stand_in=STAND_IN_LABEL, stand_in_for=STAND_IN_FOR_LABEL, ref=ref,
-        cmd='"python3"' if recipe.python else '"bash"').encode()
+def on_imported_debian(recipe: Recipe) -> bool:
+    """Whether recipe builds straight on an imported Debian, which lacks the host CA and LANG."""
+    base = RECIPES.get(recipe.base or "")
+    return base is not None and base.suite is not None
+
+
+def dockerfile(ref: str, recipe: Recipe, with_ca: bool) -> str:
+    """The stand-in's Dockerfile. The order (CA, Python, ENV, lines, files, LABEL, CMD) keeps the layers
+    that take long (apt-get, pip) ahead of the cheap ones, and the stand-ins made before recipes could
+    stack on each other keep their exact instructions, so a rebuild takes them from the build cache."""
+    out = [f"FROM {recipe.base}"]
+    env = [f"{key}={value}" for key, value in recipe.env]
+    if on_imported_debian(recipe):
+        if with_ca:
+            out.append(f"COPY host-ca.crt {CA_IN_IMAGE}")
+            env[:0] = [f"PIP_CERT={CA_IN_IMAGE}", f"SSL_CERT_FILE={CA_IN_IMAGE}", f"REQUESTS_CA_BUNDLE={CA_IN_IMAGE}"]
+        env.insert(0, "LANG=C.UTF-8")
+    if recipe.python:
+        out.append(PYTHON_LAYER)
+    if env:
+        out.append("ENV " + " ".join(env))
+    out += recipe.lines
+    out += [f"COPY {Path(name).name} {target}" for name, target in recipe.files]
+    out += [f"VOLUME {json.dumps(list(recipe.volumes))}"] if recipe.volumes else []
+    out += [f"EXPOSE {' '.join(str(port) for port in recipe.expose)}"] if recipe.expose else []
+    out.append(f"LABEL {STAND_IN_LABEL}=true {STAND_IN_FOR_LABEL}={ref}")
+    out += [f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}"] if recipe.entrypoint else []
+    cmd = recipe.cmd
+    if cmd is None and on_imported_debian(recipe):
+        cmd = ("python3",) if recipe.python else ("bash",)
+    out += [f"CMD {json.dumps(list(cmd))}"] if cmd is not None else []
+    return "".join(line.rstrip("\n") + "\n" for line in out)
+
+
+def _context(ref: str, recipe: Recipe) -> bytes:
+    """The build context as a tar: the Dockerfile, the host CA where one goes in, and the recipe's files
+    (shell scripts executable: the legacy builder has no COPY --chmod, it keeps the mode of the tar)."""
+    with_ca = on_imported_debian(recipe) and HOST_CA_BUNDLE.is_file()
+    files: dict[str, tuple[bytes, int]] = {"Dockerfile": (dockerfile(ref, recipe, with_ca).encode(), 0o644)}
+    if with_ca:
+        files["host-ca.crt"] = (HOST_CA_BUNDLE.read_bytes(), 0o644)
+    for name, _target in recipe.files:
+        data = (resources.files("graders") / STAND_IN_FILES / name).read_bytes()
+        files[Path(name).name] = (data, 0o755 if name.endswith(".sh") else 0o644)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
+        for name, (data, mode) in files.items():
             info = tarfile.TarInfo(name)
-            info.size = len(data)
+            info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    say(f"building {ref} on {recipe.debian_ref}" + (" with Debian's python3" if recipe.python else ""))
+    return buffer.getvalue()
+
+
+def _build(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
+    say(f"building {ref} on {recipe.base}" + (" with Debian's python3" if recipe.python else ""))
     try:
-        engine.client().images.build(fileobj=buffer, custom_context=True, tag=ref, rm=True, forcerm=True)
+        engine.client().images.build(fileobj=io.BytesIO(_context(ref, recipe)), custom_context=True, tag=ref,
+                                     rm=True, forcerm=True, timeout=BUILD_TIMEOUT_S)
     except docker.errors.BuildError as exc:
         tail = "\n".join(str(line.get("stream", line.get("error", ""))).rstrip() for line in list(exc.build_log)[-10:])
         raise ImageError(f"building the {ref} stand-in failed:\n{tail}") from exc

@@ -6,7 +6,9 @@ command, a clear message instead of CalledProcessError) is added here.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from graders import engine
 from graders.errors import ContainerFailed, GraderError
 
 LOG_TAIL_LINES = 20
+ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
 
 class StackCommandFailed(GraderError):
@@ -69,6 +72,9 @@ class Stack:
     compose: LimitedCompose = field(init=False)
     built: bool = False
     started: bool = False
+    # Volumes an image's VOLUME made for a container: not named in the file, so `down --volumes` misses
+    # those of containers an earlier `down` removed. Remembered here and removed at teardown.
+    anonymous_volumes: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.compose = LimitedCompose(context=str(self.file.parent), compose_file_name=str(self.file), build=False,
@@ -99,8 +105,17 @@ class Stack:
                  timeout_s=wait_s + 60)
         return time.monotonic() - started
 
-    def down(self, volumes: bool = True) -> None:
-        self.run("down", "--remove-orphans", "--timeout=5", *(["--volumes"] if volumes else []))
+    def down(self, volumes: bool = True, stop_timeout_s: int = 5) -> None:
+        """`down`; a check that brings the stack back keeps the default grace for a clean database shutdown."""
+        for container in self.containers():
+            self.anonymous_volumes |= {m["Name"] for m in container.get("Mounts") or []
+                                       if m.get("Type") == "volume" and ANONYMOUS.fullmatch(m.get("Name") or "")}
+        self.run("down", "--remove-orphans", f"--timeout={stop_timeout_s}", *(["--volumes"] if volumes else []))
+
+    def remove_anonymous_volumes(self) -> None:
+        for name in self.anonymous_volumes:
+            with contextlib.suppress(docker.errors.NotFound):
+                engine.client().api.remove_volume(name, force=True)
 
     def containers(self, service: str | None = None, include_stopped: bool = True) -> list[dict[str, Any]]:
         """Inspect data of the stack's containers (of one service), from the engine, newest last."""

@@ -139,9 +139,13 @@ def teardown(ctx: GradingContext) -> None:
     """`down --volumes`, then the built images, then a sweep by label, then the staged copy."""
     if ctx.stack is not None and (ctx.stack.started or ctx.stack.built):
         try:
-            ctx.stack.down(volumes=True)
+            ctx.stack.down(volumes=True, stop_timeout_s=1)  # nothing is judged after this: no grace needed
         except StackCommandFailed as exc:
             log.debug("compose down failed: %s", exc.message)
+        try:
+            ctx.stack.remove_anonymous_volumes()
+        except docker.errors.APIError as exc:
+            log.debug("could not remove a volume: %s", exc)
     try:
         engine.sweep(ctx.run_id)  # containers, networks and volumes carry the run label; images the run's tag
     except docker.errors.APIError as exc:

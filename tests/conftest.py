@@ -46,12 +46,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(f"no Docker Engine here: {problem}")
 
 
+def _everything() -> dict[str, set[str]]:
+    c = engine.client()
+    return {"containers": {x.id for x in c.containers.list(all=True)}, "volumes": {x.name for x in c.volumes.list()},
+            "networks": {x.id for x in c.networks.list()}}
+
+
 @pytest.fixture
 def no_leftovers():
-    """Asserts that the test left no object carrying the grading label behind."""
+    """Asserts that the test left nothing behind: no object carrying the grading label, and no container,
+    volume or network at all that was not there before (an image's VOLUME makes unlabelled ones)."""
+    before = _everything()
     yield
     left = engine.labelled()
     assert left.total == 0, f"grading left labelled objects behind: {left}"
+    new = {kind: names - before[kind] for kind, names in _everything().items()}
+    assert not any(new.values()), f"grading left objects behind: {new}"
 
 
 # Figures the suite measures (e.g. the site's build time), printed at the end of every run.

@@ -30,8 +30,11 @@ def test_mypy_clean() -> None:
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
-@pytest.mark.parametrize("script", [*sorted((REPO_ROOT / "scripts").glob("*.sh")), REPO_ROOT / ".ci" / "run"],
-                         ids=lambda p: p.name)
+SHELL_SCRIPTS = [*sorted((REPO_ROOT / "scripts").glob("*.sh")), *sorted((REPO_ROOT / "graders" / "stand_ins").glob("*.sh")),
+                 REPO_ROOT / ".ci" / "run"]
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: p.name)
 def test_shell_scripts_parse(script: Path) -> None:
     assert run("bash", "-n", str(script)).returncode == 0
 

@@ -218,7 +218,7 @@ def scales(points: float, service: str, replicas: int = 3, name: str = "api_scal
 
 
 def request_service(ctx: GradingContext, service: str, port: int, method: str, path: str, body: Any = None,
-                    timeout_s: float = 10.0) -> requests.Response:
+                    timeout_s: float = 10.0, headers: dict[str, str] | None = None) -> requests.Response:
     """An HTTP request to a service's port as the grader published it on 127.0.0.1, retried while nothing answers."""
     _, stack = ctx.require_stack()
     host_port = stack.port(service, port)
@@ -227,7 +227,7 @@ def request_service(ctx: GradingContext, service: str, port: int, method: str, p
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return requests.request(method, f"http://127.0.0.1:{host_port}{path}", json=body, timeout=10)
+            return requests.request(method, f"http://127.0.0.1:{host_port}{path}", json=body, headers=headers, timeout=10)
         except requests.ConnectionError:
             if time.monotonic() >= deadline:
                 raise

@@ -1,5 +1,6 @@
-"""Tracking checks: MLflow really keeps its runs in PostgreSQL. The grader logs a run through MLflow's
-REST API from inside the tracking server's container, then finds its metric in the database."""
+"""Tracking checks: a notebook can log to MLflow by its service name, and MLflow keeps the run in
+PostgreSQL. The grader logs a run through MLflow's REST API from the client's container (as a notebook
+would), then finds its metric in the database."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shlex
 from graders.context import GradingContext
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
+from graders.stack import gist
 
 # Run inside the MLflow container (it has Python): create an experiment and a run, log one metric.
 LOG_RUN = """
@@ -31,15 +33,21 @@ def psql(sql: str, database: str | None = None) -> list[str]:
     return ["sh", "-c", f'psql -v ON_ERROR_STOP=1 -U "${{POSTGRES_USER:-postgres}}" -d {db} -tAc {shlex.quote(sql)}']
 
 
-def runs_in_postgres(points: float, mlflow: str = "mlflow", db: str = "db", port: int = 5000,
+def runs_in_postgres(points: float, client: str, mlflow: str = "mlflow", db: str = "db", port: int = 5000,
                      name: str = "mlflow_uses_postgres") -> Check:
     def run(ctx: GradingContext) -> Outcome:
         _, stack = ctx.require_stack()
         value = int(ctx.run_id[:6], 16) / 1e7  # a value no other run logs
-        code, out = stack.exec(mlflow, ["python", "-c", LOG_RUN, f"http://127.0.0.1:{port}", f"mastery-{ctx.run_id}", str(value)])
+        env = dict(e.split("=", 1) for e in (stack.container(client).get("Config") or {}).get("Env") or [] if "=" in e)
+        url = env.get("MLFLOW_TRACKING_URI") or f"http://{mlflow}:{port}"
+        code, out = stack.exec(client, ["python", "-c", LOG_RUN, url, f"mastery-{ctx.run_id}", str(value)])
         if code != 0:
-            return Outcome.failed(f"Logging a run through MLflow's API on port {port} failed (exit {code}): {out.strip()[-300:]}",
-                                  f"The tracking server must listen on 0.0.0.0:{port} (mlflow server --host 0.0.0.0 --port {port}).")
+            said = gist(out)
+            hint = (f"MLflow refuses Host headers it does not know: start it with --allowed-hosts \"{mlflow}:{port},localhost:*\"."
+                    if "403" in said else
+                    f"The tracking server must listen on 0.0.0.0:{port} (mlflow server --host 0.0.0.0 --port {port}), and "
+                    f"{client} must reach it as {url} (MLFLOW_TRACKING_URI).")
+            return Outcome.failed(f"`{client}` could not log a run to MLflow at {url} (exit {code}): {said}", hint)
         run_id = json.loads(out.strip().splitlines()[-1])["run_id"]
         code, listing = stack.exec(db, psql("select datname from pg_database where not datistemplate"))
         if code != 0:
@@ -53,4 +61,5 @@ def runs_in_postgres(points: float, mlflow: str = "mlflow", db: str = "db", port
                               f"Start it with --backend-store-uri postgresql://USER:PASSWORD@{db}:5432/DATABASE, reading the "
                               "password from .env.")
 
-    return Check(name, "MLflow keeps its runs in PostgreSQL", points, Category.COMPOSE, Phase.RUNTIME, run, tags=("mlflow",))
+    return Check(name, f"{client} logs to MLflow, which keeps runs in PostgreSQL", points, Category.COMPOSE, Phase.RUNTIME, run,
+                 tags=("mlflow",))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from graders.context import GradingContext
+from graders.errors import SubmissionError
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 
@@ -72,11 +73,16 @@ def hadolint_clean(points: float, rules: tuple[str, ...] = tuple(TEACHING_RULES)
                  tags=("dockerfile", "hadolint"))
 
 
-def base_image_pinned(points: float, name: str = "base_image_pinned") -> Check:
-    """Every base image names a version (major.minor at least) or a digest: `latest` moves under you."""
+def base_image_pinned(points: float, name: str = "base_image_pinned", *, exact: bool = False,
+                      dockerfile: str | None = None) -> Check:
+    """Every base image names a version (major.minor at least; with `exact`, major.minor.patch) or a digest:
+    `latest` moves under you. `dockerfile` names one inside the submission (a compose lab's service)."""
 
     def run(ctx: GradingContext) -> Outcome:
-        df = ctx.require_dockerfile()
+        try:
+            df = ctx.dockerfile_at(dockerfile) if dockerfile else ctx.require_dockerfile()
+        except SubmissionError as exc:
+            return Outcome.failed(exc.message, exc.hint)
         stage_names = {s.name.lower() for s in df.stages if s.name}
         problems = []
         for stage in df.stages:
@@ -84,20 +90,24 @@ def base_image_pinned(points: float, name: str = "base_image_pinned") -> Check:
             if base.lower() in stage_names or base == "scratch" or "@sha256:" in base:
                 continue
             repo, _, tag = base.rpartition(":") if ":" in base.split("/")[-1] else (base, "", "")
+            version = tag.split("-")[0]
             if not tag:
                 problems.append(f"line {stage.line}: {base} has no tag, so it means {base}:latest")
             elif tag == "latest" or not any(ch.isdigit() for ch in tag):
                 problems.append(f"line {stage.line}: {repo}:{tag} is a moving tag")
-            elif tag.split("-")[0].count(".") == 0 and tag[0].isdigit():
+            elif version.count(".") == 0 and tag[0].isdigit():
                 problems.append(f"line {stage.line}: {repo}:{tag} names only a major version")
+            elif exact and not re.fullmatch(r"\d+\.\d+\.\d+", version):
+                problems.append(f"line {stage.line}: {repo}:{tag} moves with every patch release")
+        where = f"{dockerfile}: " if dockerfile else ""
         if problems:
-            return Outcome.failed("; ".join(problems) + ".",
-                                  "Pin the base image to a version, e.g. FROM python:3.13-slim (or pin its digest), "
-                                  "so the image you build next month is the one you tested.")
-        return Outcome.passed("Every base image names a version: " + ", ".join(s.base for s in df.stages) + ".")
+            example = "FROM python:3.13.5-slim (or its digest, @sha256:...)" if exact else "FROM python:3.13-slim (or its digest)"
+            return Outcome.failed(where + "; ".join(problems) + ".",
+                                  f"Pin the base image, e.g. {example}, so the image you build next month is the one you tested.")
+        return Outcome.passed(where + "every base image is pinned: " + ", ".join(s.base for s in df.stages) + ".")
 
-    return Check(name, "Base image pinned to a version", points, Category.STATIC, Phase.STATIC, run,
-                 tags=("dockerfile",))
+    return Check(name, "Base image pinned" + (" to an exact version" if exact else " to a version"), points, Category.STATIC,
+                 Phase.STATIC, run, tags=("dockerfile",))
 
 
 def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer") -> Check:

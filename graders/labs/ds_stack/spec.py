@@ -29,7 +29,7 @@ SPEC = LabSpec(
         not_published(10, "db"),
         no_literal_secrets(10),
         stack_healthy(15, need_health=("db", "mlflow", "api", "jupyter")),
-        runs_in_postgres(10),
+        runs_in_postgres(10, client="jupyter"),
         data_persists(15, "db",
                       write=psql(f"create table if not exists {PROBE} (note text); insert into {PROBE} values ('kept')"),
                       read=psql(f"select note from {PROBE}"), expect="kept"),

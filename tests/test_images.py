@@ -1,0 +1,69 @@
+"""Stand-in recipes without an engine: every chain ends at an imported Debian, bases are prepared first,
+the files a recipe copies ship with the package, and the stand-ins older than stacked recipes keep their
+exact instructions (the build cache, and the images already on learners' machines, stay valid)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from graders import images
+from graders.images import CA_IN_IMAGE, RECIPES, Recipe
+
+CA_ENV = f"PIP_CERT={CA_IN_IMAGE} SSL_CERT_FILE={CA_IN_IMAGE} REQUESTS_CA_BUNDLE={CA_IN_IMAGE}"
+
+
+@pytest.mark.parametrize("ref", list(RECIPES))
+def test_every_chain_ends_at_an_imported_debian(ref: str) -> None:
+    recipe, seen = RECIPES[ref], [ref]
+    while recipe.base is not None:
+        assert recipe.base in RECIPES, f"{seen[-1]} builds on {recipe.base}, which has no recipe"
+        assert recipe.base not in seen, f"recipes loop: {[*seen, recipe.base]}"
+        seen.append(recipe.base)
+        recipe = RECIPES[recipe.base]
+    assert recipe.suite is not None
+
+
+def test_bases_are_prepared_before_what_builds_on_them() -> None:
+    order = images.in_build_order(RECIPES)
+    for position, ref in enumerate(order):
+        base = RECIPES[ref].base
+        assert base is None or order.index(base) < position, order
+
+
+def test_a_recipe_names_a_suite_or_a_base() -> None:
+    with pytest.raises(ValueError):
+        Recipe()
+    with pytest.raises(ValueError):
+        Recipe(suite="trixie", base="debian:trixie-slim")
+
+
+@pytest.mark.parametrize("ref", [ref for ref, recipe in RECIPES.items() if recipe.files])
+def test_copied_files_ship_with_the_package(ref: str) -> None:
+    for name, _target in RECIPES[ref].files:
+        assert (resources.files("graders") / images.STAND_IN_FILES / name).is_file(), name
+
+
+def test_python_stand_in_keeps_its_instructions() -> None:
+    assert images.dockerfile("python:3.13-slim", RECIPES["python:3.13-slim"], with_ca=True) == (
+        "FROM debian:trixie-slim\n"
+        f"COPY host-ca.crt {CA_IN_IMAGE}\n"
+        f"{images.PYTHON_LAYER}"
+        f"ENV LANG=C.UTF-8 {CA_ENV}\n"
+        "LABEL io.mastery.stand-in=true io.mastery.stand-in.for=python:3.13-slim\n"
+        'CMD ["python3"]\n')
+
+
+def test_postgres_stand_in_has_the_official_interface() -> None:
+    text = images.dockerfile(images.POSTGRES_IMAGE, RECIPES[images.POSTGRES_IMAGE], with_ca=False).splitlines()
+    for line in ('ENTRYPOINT ["docker-entrypoint.sh"]', 'CMD ["postgres"]', "EXPOSE 5432",
+                 'VOLUME ["/var/lib/postgresql/data"]', "STOPSIGNAL SIGINT"):
+        assert line in text
+    assert text[0] == "FROM debian:trixie-slim"
+
+
+def test_mlflow_stand_in_adds_mlflow_and_nothing_else() -> None:
+    text = images.dockerfile(images.MLFLOW_IMAGE, RECIPES[images.MLFLOW_IMAGE], with_ca=True).splitlines()
+    assert text == ["FROM python:3.11-slim", f"RUN pip install --no-cache-dir mlflow=={images.MLFLOW_VERSION}",
+                    f"LABEL io.mastery.stand-in=true io.mastery.stand-in.for={images.MLFLOW_IMAGE}"]
