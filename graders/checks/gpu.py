@@ -122,7 +122,8 @@ def sees_gpu(points: float, expect_output: str, name: str = "sees_gpu") -> Check
         outputs = []
         for command in (["nvidia-smi", "-L"], None):
             try:
-                raw = client.containers.run(ctx.build.image_id, command, remove=True,
+                # No network: the probe needs none, and a GPU host may have no bridge (GPU.md).
+                raw = client.containers.run(ctx.build.image_id, command, remove=True, network_mode="none",
                                             labels=run_labels(ctx.run_id, ctx.spec.id),
                                             mem_limit=ctx.spec.limits.memory_bytes,
                                             **(gpu_run_kwargs() if wants_gpu else {}))
