@@ -30,9 +30,9 @@ SPEC = LabSpec(
         no_literal_secrets(10),
         stack_healthy(15, need_health=("db", "mlflow", "api", "jupyter")),
         runs_in_postgres(10, client="jupyter"),
+        scales(10, "api"),
         data_persists(15, "db",
                       write=psql(f"create table if not exists {PROBE} (note text); insert into {PROBE} values ('kept')"),
                       read=psql(f"select note from {PROBE}"), expect="kept"),
-        scales(10, "api"),
     ),
 )
