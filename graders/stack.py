@@ -7,10 +7,13 @@ command, a clear message instead of CalledProcessError) is added here.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 import subprocess
+import tarfile
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,22 @@ from graders.errors import ContainerFailed, GraderError
 
 LOG_TAIL_LINES = 20
 ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+COMPLETED = "service_completed_successfully"
+PROJECT_LABEL = "com.docker.compose.project"
+GO_MODE_DIR = 1 << 31  # the engine reports file modes as Go's os.FileMode, where this bit marks a folder
+
+
+def awaited_jobs(services: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """The one-off jobs of a stack: services another one waits for with `service_completed_successfully`.
+    `up --wait` expects exactly these to exit 0 (any other stopped container fails it), so a job that
+    finished well counts as done, not as down."""
+    return {dep for service in services.values() for dep, how in (service.get("depends_on") or {}).items()
+            if isinstance(how, dict) and how.get("condition") == COMPLETED}
+
+
+def finished_well(state: Mapping[str, Any]) -> bool:
+    """A container's State says it ran to the end and exited 0 (not killed for memory)."""
+    return state.get("Status") == "exited" and state.get("ExitCode") == 0 and not state.get("OOMKilled")
 
 
 class StackCommandFailed(GraderError):
@@ -152,6 +171,51 @@ class Stack:
                 return int(binding["HostPort"])
         return None
 
+    def state(self, service: str) -> dict[str, Any]:
+        """The engine's State of the service's newest container (Status, ExitCode, OOMKilled, StartedAt...)."""
+        state: dict[str, Any] = self.container(service).get("State") or {}
+        return state
+
+    def wait_stopped(self, service: str, timeout_s: float, poll_s: float = 0.5) -> dict[str, Any]:
+        """The State of a one-off job once it has stopped, or as it is when `timeout_s` ran out. A container
+        that was created but never started is not waited for: Compose starts it only while `up` runs."""
+        deadline = time.monotonic() + timeout_s
+        state = self.state(service)
+        while state.get("Status") in ("running", "restarting") and time.monotonic() < deadline:
+            time.sleep(poll_s)
+            state = self.state(service)
+        return state
+
+    def read_file(self, service: str, path: str, max_bytes: int = 1 << 20) -> tuple[int, bytes] | None:
+        """A file in the service's newest container, running or stopped, as `docker cp` sees it (volumes
+        included): (size, content), or None when there is no such file. The content of a file larger than
+        `max_bytes` is not read (it comes back empty): its size is in the archive's header."""
+        container_id = self.container(service)["Id"]
+        try:
+            chunks, stat = engine.client().api.get_archive(container_id, path)
+        except docker.errors.NotFound:
+            return None
+        size = int(stat.get("size") or 0)
+        if int(stat.get("mode") or 0) & GO_MODE_DIR or size > max_bytes:
+            chunks.close()
+            return None if int(stat.get("mode") or 0) & GO_MODE_DIR else (size, b"")
+        with tarfile.open(fileobj=_ChunkReader(iter(chunks)), mode="r|") as archive:
+            for member in archive:
+                handle = archive.extractfile(member) if member.isfile() else None
+                return (member.size, handle.read()) if handle else None
+        return None
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """What of this project the engine still has: containers, networks and volumes carrying its Compose
+        label, and the anonymous volumes its containers used (those carry no label)."""
+        api = engine.client().api
+        flt = {"label": [f"{PROJECT_LABEL}={self.project}"]}
+        volumes = api.volumes(filters=flt).get("Volumes") or []
+        still = [name for name in sorted(self.anonymous_volumes) if _volume_exists(name)]
+        return {"containers": [c["Names"][0].lstrip("/") for c in api.containers(all=True, filters=flt)],
+                "networks": [n["Name"] for n in api.networks(filters=flt)],
+                "volumes": [v["Name"] for v in volumes] + still}
+
     def health(self, service: str) -> tuple[str, str]:
         """(status, the last probe's output) of the service's newest container; status "none" without a healthcheck."""
         state = self.container(service).get("State") or {}
@@ -174,3 +238,33 @@ class Stack:
             data = json.loads(line) if line.strip() else []
             rows += data if isinstance(data, list) else [data]
         return rows
+
+
+def _volume_exists(name: str) -> bool:
+    try:
+        engine.client().api.inspect_volume(name)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
+class _ChunkReader(io.RawIOBase):
+    """The byte chunks of a streamed archive, read as a file, so that tarfile never holds all of it."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size

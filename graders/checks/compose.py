@@ -1,20 +1,23 @@
 """Stack checks: a compose file Compose accepts, images that build, services that come up healthy in the
-right order, a database kept private and persistent, credentials kept out of the file, and a service
-that scales."""
+right order, a database kept private and persistent, credentials kept out of the file, a service that
+scales, a stack healthy from clean within a time budget, and a `down -v` that leaves nothing behind."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import requests
 
+from graders import engine
 from graders.context import GradingContext
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
-from graders.stack import StackCommandFailed
+from graders.stack import COMPLETED, StackCommandFailed, awaited_jobs, finished_well
 
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)", re.I)
 URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
@@ -51,7 +54,8 @@ def stack_builds(points: float, name: str = "stack_builds") -> Check:
 
 
 def stack_healthy(points: float, need_health: Sequence[str] = (), name: str = "stack_healthy") -> Check:
-    """Every service up, and those with a healthcheck healthy; `need_health` must declare one."""
+    """Every service up, and those with a healthcheck healthy; `need_health` must declare one. A one-off job
+    that another service awaits (`service_completed_successfully`) counts once it has exited 0."""
 
     def run(ctx: GradingContext) -> Outcome:
         blocker = ctx.blockers.get(Phase.RUNTIME)
@@ -64,8 +68,9 @@ def stack_healthy(points: float, need_health: Sequence[str] = (), name: str = "s
             return Outcome.failed(f"The stack came up, but {', '.join(missing)} declare no healthcheck, so nothing "
                                   "knows when they are ready.",
                                   "Add a `healthcheck:` (test, interval, timeout, retries) to each of them.")
-        states = {s: stack.health(s)[0] for s in compose.services}
-        down = {s: st for s, st in states.items() if st not in ("healthy", "running")}
+        jobs = awaited_jobs(compose.services)
+        states = {s: "completed" if s in jobs and finished_well(stack.state(s)) else stack.health(s)[0] for s in compose.services}
+        down = {s: st for s, st in states.items() if st not in ("healthy", "running", "completed")}
         if down:
             return Outcome.failed("The stack came up, then " + "; ".join(_why_down(ctx, s, st) for s, st in down.items()) + ".",
                                   "Read `docker compose logs SERVICE`; a service killed for memory needs less, or a "
@@ -89,27 +94,45 @@ def _image_has_health(ctx: GradingContext, service: str) -> bool:
     return bool(((stack.container(service).get("Config") or {}).get("Healthcheck") or {}).get("Test"))
 
 
+HEALTHY = "service_healthy"
+WAIT_HINTS = {
+    HEALTHY: "write depends_on: {db: {condition: service_healthy}}: `service_started` (and the short list form) only waits "
+             "for the process to start, not for it to be ready",
+    COMPLETED: "a one-off job is awaited with depends_on: {train: {condition: service_completed_successfully}}, which starts "
+               "the service only after the job exited with status 0",
+}
+
+
 def waits_for_healthy(points: float, edges: Mapping[str, Sequence[str]], name: str = "waits_for_healthy") -> Check:
     """Start order from the file: each service waits for its dependencies to be healthy, not just started."""
+    return waits_for(points, {s: dict.fromkeys(deps, HEALTHY) for s, deps in edges.items()}, name=name,
+                     title="Start order waits for healthy services")
+
+
+def waits_for(points: float, edges: Mapping[str, Mapping[str, str]], name: str = "waits_in_order",
+              title: str = "Start order waits for ready services") -> Check:
+    """Start order from the file: each service waits for each dependency under the condition given
+    (`service_healthy` for a server, `service_completed_successfully` for a one-off job)."""
 
     def run(ctx: GradingContext) -> Outcome:
         assert ctx.compose is not None
-        problems = []
+        problems, missed = [], []
         for service, needs in edges.items():
             declared = ctx.compose.service(service).get("depends_on") or {}
-            for dep in needs:
+            for dep, wanted in needs.items():
                 condition = (declared.get(dep) or {}).get("condition")
-                if condition != "service_healthy":
+                if condition != wanted:
                     said = f"condition {condition}" if condition else "no depends_on entry"
-                    problems.append(f"{service} → {dep} ({said})")
+                    problems.append(f"{service} → {dep} ({said}, needs {wanted})")
+                    missed.append(wanted)
         if problems:
-            return Outcome.failed("Not waiting for a healthy dependency: " + "; ".join(problems) + ".",
-                                  "Write depends_on: {db: {condition: service_healthy}}: `service_started` only waits "
-                                  "for the process, not for the database to accept connections.")
-        pairs = ", ".join(f"{s} → {', '.join(d)}" for s, d in edges.items())
-        return Outcome.passed(f"Each waits for a healthy dependency: {pairs}.")
+            hint = "; ".join(WAIT_HINTS.get(w, f"use condition: {w}") for w in dict.fromkeys(missed))
+            return Outcome.failed("Not waiting as it should: " + "; ".join(problems) + ".", hint[:1].upper() + hint[1:] + ".")
+        pairs = ", ".join(f"{s} → {dep} ({how.removeprefix('service_').replace('_', ' ')})"
+                          for s, needs in edges.items() for dep, how in needs.items())
+        return Outcome.passed(f"Each service waits for what it needs: {pairs}.")
 
-    return Check(name, "Start order waits for healthy services", points, Category.COMPOSE, Phase.STATIC, run)
+    return Check(name, title, points, Category.COMPOSE, Phase.STATIC, run)
 
 
 def not_published(points: float, service: str, name: str = "db_not_published") -> Check:
@@ -233,3 +256,145 @@ def request_service(ctx: GradingContext, service: str, port: int, method: str, p
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.25)
+
+
+def leaves_nothing(points: float, name: str = "down_leaves_nothing") -> Check:
+    """The grader runs `docker compose down -v` itself, then looks for what is left. Run it last: it takes the
+    stack down.
+
+    Two kinds of leftovers. Containers, networks and volumes of the project: under the grader's contained run a
+    learner's file cannot leave any (the grader names the project, refuses external volumes and networks, drops
+    fixed names, and `down -v` removes the containers, the networks, the named volumes and the anonymous volumes
+    of the containers it removes), so that part guards the grader and Compose rather than judging the learner.
+    What a file can leave behind is on the machine itself: what containers wrote into the project folder through
+    bind mounts, which no `down` removes (often owned by a container's user, so removing it needs root)."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        _, stack = ctx.require_stack()
+        try:
+            stack.down(volumes=True)
+        except StackCommandFailed as exc:
+            return Outcome.failed(f"`docker compose down -v` failed: {exc.message}", "Run it in your folder and read what it says.")
+        left = [f"{len(names)} {kind} ({', '.join(names[:3])})" for kind, names in stack.leftovers().items() if names]
+        written = _written_through_binds(ctx)
+        if left or written:
+            return Outcome.failed("After `docker compose down -v` some of the stack is still there: "
+                                  + "; ".join(left + written) + ".",
+                                  "Keep what the stack writes (databases, models, artifacts) in named volumes declared under "
+                                  "the top-level `volumes:`: `down -v` removes them. Bind-mount only what you edit yourself, "
+                                  "such as notebooks.")
+        return Outcome.passed("After `docker compose down -v` the project has no container, network or volume left, and "
+                              "nothing was written into your folder through a bind mount.")
+
+    return Check(name, "`docker compose down -v` leaves nothing behind", points, Category.COMPOSE, Phase.RUNTIME, run,
+                 tags=("volume",))
+
+
+def _written_through_binds(ctx: GradingContext) -> list[str]:
+    """What the stack's containers wrote into the (grader's copy of the) project folder through bind mounts:
+    files and folders there that the submission did not have."""
+    compose, _ = ctx.require_stack()
+    assert ctx.build_dir is not None
+    planted = {name for name, _ in ctx.spec.plant}
+    found = []
+    for service, spec in compose.services.items():
+        for mount in spec.get("volumes") or []:
+            source = Path(str(mount.get("source") or ""))
+            if mount.get("type") != "bind" or not source.exists() or not source.is_relative_to(ctx.build_dir):
+                continue
+            rel = source.relative_to(ctx.build_dir)
+            original = ctx.submission / rel
+            new = [p for p in _tree(source) if not (original / p).exists() and str(rel / p) not in planted]
+            if not original.exists():
+                found.append(f"`{service}` made ./{rel} through a bind mount (Docker created it, owned by uid "
+                             f"{source.stat().st_uid}), with {len(new)} files and folders in it")
+            elif new:
+                found.append(f"`{service}` wrote {len(new)} files and folders into ./{rel} through a bind mount "
+                             f"({', '.join(str(p) for p in new[:3])})")
+    return found
+
+
+def _tree(folder: Path) -> list[Path]:
+    """Every path under `folder`, relative to it; what cannot be read (another user's private folder) is skipped."""
+    out: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        out += [(Path(root) / name).relative_to(folder) for name in (*dirs, *files)]
+    return sorted(out)
+
+
+DEFAULT_INTERVAL_S = 30.0  # Docker's, for a healthcheck that declares none
+DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
+UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def up_within_budget(points: float, budget_s: float, name: str = "comes_up_within_budget") -> Check:
+    """From clean (no container, no volume; images built) to every service healthy within `budget_s`.
+
+    Two figures are judged, and the larger counts. The grader's own `up --wait` (`ctx.stack_seconds`), which
+    probes every healthcheck far more often than declared. And the least time the same stack needs on the
+    learner's machine with the declared intervals: Docker runs a container's first probe one interval after it
+    starts (or one `start_interval`, during a `start_period`, on Engine 25 and later), so along each chain of
+    `depends_on` the intervals add up (a healthcheck without an interval probes every 30 s)."""
+
+    def run(ctx: GradingContext) -> Outcome:
+        floor, chain = _interval_floor(ctx)
+        measured = ctx.stack_seconds
+        probe = ctx.spec.limits.compose_health_interval_s
+        said = (f"The stack came up from clean in {measured:.1f} s in the grader's run (it probes every {probe:g} s). With "
+                f"your healthchecks' intervals it needs at least {floor:.0f} s on your machine"
+                + (f" ({' → '.join(chain)})" if chain else "") + f". The budget is {budget_s:.0f} s.")
+        if max(measured, floor) > budget_s:
+            return Outcome.failed(said, "Probe every 5 to 10 s (`interval`), give a slow starter a `start_period` rather than "
+                                        "a long interval, and size the training run for a demo, not for a week.")
+        return Outcome.passed(said)
+
+    return Check(name, f"Healthy from clean within {budget_s:.0f} s", points, Category.HEALTH, Phase.RUNTIME, run)
+
+
+def _interval_floor(ctx: GradingContext) -> tuple[float, list[str]]:
+    """The longest chain of declared healthcheck intervals along `depends_on`: no `up --wait` can be faster.
+    A service starts once what it depends on is healthy or completed (or merely started, for `service_started`),
+    and is healthy one interval later at the earliest."""
+    compose, _ = ctx.require_stack()
+    intervals = {s: _declared_interval(ctx, s) for s in compose.services}
+    memo: dict[str, tuple[float, list[str]]] = {}
+
+    def start_at(service: str) -> tuple[float, list[str]]:
+        deps = compose.service(service).get("depends_on") or {}
+        return max((start_at(dep) if (how or {}).get("condition") == "service_started" else ready_at(dep)
+                    for dep, how in deps.items() if dep in intervals), default=(0.0, []))
+
+    def ready_at(service: str) -> tuple[float, list[str]]:
+        if service not in memo:
+            start, chain = start_at(service)
+            own = intervals[service]
+            memo[service] = (start + own, chain + ([f"{service} {own:g} s"] if own else []))
+        return memo[service]
+
+    return max((ready_at(s) for s in compose.services), default=(0.0, []))
+
+
+def _declared_interval(ctx: GradingContext, service: str) -> float:
+    """How long after its start a service's first probe runs, as the learner declared it (in the file, else in
+    its image); 0 without a healthcheck. That is the interval, or the `start_interval` during a `start_period`
+    (Docker Engine 25 and later), whichever comes first."""
+    compose, stack = ctx.require_stack()
+    health = compose.service(service).get("healthcheck") or {}
+    if health.get("disable") or health.get("test") in (["NONE"], "NONE"):
+        return 0.0
+    if health.get("test"):
+        interval = _duration_s(str(health.get("interval") or "")) or DEFAULT_INTERVAL_S
+        early = _duration_s(str(health.get("start_interval") or "")) if _duration_s(str(health.get("start_period") or "")) else 0
+        return min(interval, early) if early else interval
+    image = (stack.container(service).get("Image") or "") if stack.containers(service) else ""
+    declared = ((engine.client().api.inspect_image(image).get("Config") or {}).get("Healthcheck") or {}) if image else {}
+    if not declared.get("Test") or declared["Test"][0] == "NONE":
+        return 0.0
+    interval = float(declared.get("Interval") or 0) / 1e9 or DEFAULT_INTERVAL_S
+    early = float(declared.get("StartInterval") or 0) / 1e9 if declared.get("StartPeriod") else 0.0
+    return min(interval, early) if early else interval
+
+
+def _duration_s(text: str) -> float:
+    """A Go duration as Compose writes it ("5s", "1m30s", "500ms") in seconds; 0.0 for an empty one."""
+    return sum(float(number) * UNIT_S[unit] for number, unit in DURATION.findall(text))
