@@ -69,9 +69,12 @@ def main() -> None:
             raw_s, check_s = statistics.median(raw), statistics.median(graded)
             print(f"{lab:<16} {args.runs:>4} {raw_s:>12.2f} {check_s:>18.2f} {check_s / raw_s:>6.2f}", flush=True)
         finally:
-            subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--volumes", "--rmi", "local"], cwd=folder,
-                           capture_output=True)
+            subprocess.run(["docker", "compose", "-p", PROJECT, "down", "--volumes"], cwd=folder, capture_output=True)
             shutil.rmtree(folder.parent, ignore_errors=True)
+    # The raw builds' tags; their layers stay, as the grader's build cache.
+    made = subprocess.run(["docker", "images", "-q", "--filter", f"reference={PROJECT}-*"], capture_output=True, text=True)
+    for image in set(made.stdout.split()):
+        subprocess.run(["docker", "rmi", "--no-prune", "--force", image], capture_output=True)
 
 
 if __name__ == "__main__":
