@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import docker.errors
 
 from graders import compose_model, engine
+from graders.build import MAX_CONTEXT_BYTES
 from graders.compose_safety import refusals
 from graders.context import Blocker, GradingContext
 from graders.errors import SubmissionError
@@ -30,6 +32,12 @@ EFFECTIVE_FILE = "mastery-compose.json"
 def parse(ctx: GradingContext, say: Say) -> None:
     """Stage a copy (containers may write into bind-mounted folders), let Compose read it, refuse what is unsafe."""
     say("Reading the compose file")
+    if folder_bytes(ctx.submission, MAX_CONTEXT_BYTES) > MAX_CONTEXT_BYTES:
+        ctx.blockers[Phase.STATIC] = Blocker(
+            "parse", f"Your folder holds more than {MAX_CONTEXT_BYTES // 2**20} MB; the grader copies it before running it.",
+            "Keep data sets and models out of the lab's folder: mount them, or let a service download them.",
+            summary="the folder is too large to grade (see compose_valid).")
+        return
     ctx.build_dir = stage(ctx)
     try:
         ctx.compose = compose_model.load(ctx.build_dir)
@@ -43,6 +51,19 @@ def parse(ctx: GradingContext, say: Say) -> None:
             "parse", "Refused before anything started: " + "; ".join(refused) + ".",
             "A graded stack runs with no more power than a container needs: remove these options.",
             summary="the grader refused to run this stack (see compose_valid).")
+
+
+def folder_bytes(folder: Path, limit: int) -> int:
+    """Bytes of the files below `folder`, counting no further than just past `limit` (links not followed)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                total += path.stat().st_size
+                if total > limit:
+                    return total
+    return total
 
 
 def stage(ctx: GradingContext) -> Path:
