@@ -14,6 +14,7 @@ from graders.build import BuildResult
 from graders.compose_model import ComposeModel
 from graders.container import Readiness, RunningContainer, RunResult
 from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
+from graders.engine import config_env
 from graders.spec import LabSpec, Phase
 from graders.stack import Stack
 
@@ -61,8 +62,7 @@ class GradingContext:
     @property
     def image_env(self) -> dict[str, str]:
         """The built image's environment (its Config.Env), as a dict."""
-        pairs = self.image_attrs.get("Config", {}).get("Env") or []
-        return dict(e.split("=", 1) for e in pairs if "=" in e)
+        return config_env(self.image_attrs)
 
     def dockerfile_at(self, relative: str) -> ParsedDockerfile:
         """A Dockerfile inside the submission (a compose service's); raises SubmissionError when it is missing or broken."""

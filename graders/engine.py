@@ -8,6 +8,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -33,6 +34,12 @@ def client() -> DockerClient:
     except docker.errors.DockerException as exc:
         raise EngineUnavailable(f"No Docker Engine answers ({_short(exc)}).", ENGINE_HINT) from exc
     return c
+
+
+def config_env(attrs: dict[str, Any]) -> dict[str, str]:
+    """The environment an image's or a container's inspect data holds (its Config.Env), as a dict."""
+    pairs = (attrs.get("Config") or {}).get("Env") or []
+    return dict(e.split("=", 1) for e in pairs if "=" in e)
 
 
 def _short(exc: Exception) -> str:

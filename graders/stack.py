@@ -217,13 +217,46 @@ class Stack:
                 "volumes": [v["Name"] for v in volumes] + still}
 
     def health(self, service: str) -> tuple[str, str]:
-        """(status, the last probe's output) of the service's newest container; status "none" without a healthcheck."""
-        state = self.container(service).get("State") or {}
-        health = state.get("Health")
-        if not health:
-            return ("running" if state.get("Running") else state.get("Status", "unknown")), ""
-        log = health.get("Log") or []
-        return health.get("Status", "unknown"), (log[-1].get("Output", "").strip()[-300:] if log else "")
+        """(status, the last probe's output) of the service's newest container; without a healthcheck the
+        status is "running" or the container's own (exited, created...)."""
+        return _health(self.container(service).get("State") or {})
+
+    def why_down(self, service: str, jobs: set[str]) -> str | None:
+        """What is wrong with a service that is not up, in one phrase that names it; None when it is up
+        (healthy, running, or one of `jobs`, the awaited one-off jobs, that exited 0). One inspection."""
+        found = self.containers(service)
+        if not found:
+            return f"`{service}` was not started"
+        container = found[-1]
+        state = container.get("State") or {}
+        status, last_probe = _health(state)
+        if status in ("healthy", "running"):
+            return None
+        if finished_well(state):
+            if service in jobs:
+                return None
+            return (f"`{service}` exited with status 0, and no service waits for it with "
+                    "`condition: service_completed_successfully`, so `up --wait` counts it as stopped")
+        if status == "created":
+            return f"`{service}` never started (it waits for another service)"
+        if state.get("OOMKilled"):
+            limit = (container.get("HostConfig") or {}).get("Memory") or 0
+            return f"`{service}` was killed for using more than its {limit / 2**20:.0f} MiB of memory"
+        exited = state.get("Status") == "exited"
+        if last_probe and not exited:  # a stopped container's last probe only says that it stopped
+            detail = f"its healthcheck said: {gist(last_probe)!r}"
+        else:
+            detail = f"its output ends: {gist(self.logs(service, 30))!r}"
+        said = f"exited with status {state.get('ExitCode')}" if exited else f"is {status}"
+        return f"`{service}` {said} ({detail})"
+
+    def proc_status(self, service: str) -> dict[str, str]:
+        """The main process's /proc status fields (Uid, CapEff, NoNewPrivs...), read inside the container;
+        empty when it cannot be read."""
+        code, out = self.exec(service, ["cat", "/proc/1/status"])
+        if code != 0:
+            return {}
+        return {key: value.strip() for key, _, value in (line.partition(":") for line in out.splitlines()) if value}
 
     def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -238,6 +271,14 @@ class Stack:
             data = json.loads(line) if line.strip() else []
             rows += data if isinstance(data, list) else [data]
         return rows
+
+
+def _health(state: Mapping[str, Any]) -> tuple[str, str]:
+    health = state.get("Health")
+    if not health:
+        return ("running" if state.get("Running") else state.get("Status", "unknown")), ""
+    log = health.get("Log") or []
+    return health.get("Status", "unknown"), (log[-1].get("Output", "").strip()[-300:] if log else "")
 
 
 def _volume_exists(name: str) -> bool:

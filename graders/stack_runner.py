@@ -21,7 +21,7 @@ from graders.context import Blocker, GradingContext
 from graders.errors import SubmissionError
 from graders.labels import run_labels
 from graders.spec import Phase
-from graders.stack import Stack, StackCommandFailed, awaited_jobs, finished_well, gist
+from graders.stack import Stack, StackCommandFailed, awaited_jobs
 
 log = logging.getLogger("graders")
 
@@ -129,35 +129,8 @@ def _probe_images_faster(ctx: GradingContext) -> None:
 def _why_not_up(ctx: GradingContext, exc: StackCommandFailed) -> str:
     """Which services are not up, with their health log or their last lines of output."""
     assert ctx.stack is not None and ctx.compose is not None
-    parts: list[str] = []
     jobs = awaited_jobs(ctx.compose.services)
-    for name in ctx.compose.services:
-        try:
-            status, last_probe = ctx.stack.health(name)
-        except Exception:  # the service has no container: compose never got to it
-            parts.append(f"`{name}` was not started")
-            continue
-        if status in ("healthy", "running"):
-            continue
-        if finished_well(ctx.stack.state(name)):
-            if name not in jobs:  # `up --wait` counts a stopped container as down unless a service awaits its completion
-                parts.append(f"`{name}` exited with status 0, and no service waits for it with "
-                             "`condition: service_completed_successfully`, so `up --wait` counts it as stopped")
-            continue
-        if status == "created":
-            parts.append(f"`{name}` never started (it waits for another service)")
-            continue
-        if (ctx.stack.container(name).get("State") or {}).get("OOMKilled"):
-            parts.append(f"`{name}` was killed for using more memory than its limit")
-            continue
-        state = ctx.stack.state(name)
-        exited = state.get("Status") == "exited"
-        if last_probe and not exited:  # a stopped container's last probe only says that it stopped
-            detail = f"its healthcheck said: {gist(last_probe)!r}"
-        else:
-            detail = f"its output ends: {gist(ctx.stack.logs(name, 30))!r}"
-        said = f"exited with status {state.get('ExitCode')}" if exited else f"is {status}"
-        parts.append(f"`{name}` {said} ({detail})")
+    parts = [why for name in ctx.compose.services if (why := ctx.stack.why_down(name, jobs))]
     if not parts:
         return f"The stack did not come up: {exc.message}"
     return (f"The stack did not come up (gave up after {ctx.stack_seconds:.0f} s of the {ctx.spec.limits.health_budget_s:.0f} s "

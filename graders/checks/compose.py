@@ -69,24 +69,15 @@ def stack_healthy(points: float, need_health: Sequence[str] = (), name: str = "s
                                   "knows when they are ready.",
                                   "Add a `healthcheck:` (test, interval, timeout, retries) to each of them.")
         jobs = awaited_jobs(compose.services)
-        states = {s: "completed" if s in jobs and finished_well(stack.state(s)) else stack.health(s)[0] for s in compose.services}
-        down = {s: st for s, st in states.items() if st not in ("healthy", "running", "completed")}
+        down = [why for s in compose.services if (why := stack.why_down(s, jobs))]
         if down:
-            return Outcome.failed("The stack came up, then " + "; ".join(_why_down(ctx, s, st) for s, st in down.items()) + ".",
+            return Outcome.failed("The stack came up, then " + "; ".join(down) + ".",
                                   "Read `docker compose logs SERVICE`; a service killed for memory needs less, or a "
                                   "`mem_limit` of its own.")
+        states = {s: "completed" if s in jobs and finished_well(stack.state(s)) else stack.health(s)[0] for s in compose.services}
         return Outcome.passed(f"Up in {ctx.stack_seconds:.1f} s: " + ", ".join(f"{s} {st}" for s, st in states.items()) + ".")
 
     return Check(name, "Every service comes up healthy", points, Category.HEALTH, Phase.RUNTIME, run, reports="start")
-
-
-def _why_down(ctx: GradingContext, service: str, status: str) -> str:
-    _, stack = ctx.require_stack()
-    state = stack.container(service).get("State") or {}
-    if state.get("OOMKilled"):
-        limit = (stack.container(service).get("HostConfig") or {}).get("Memory") or 0
-        return f"`{service}` was killed for using more than its {limit / 2**20:.0f} MiB of memory"
-    return f"`{service}` is {status} (exit code {state.get('ExitCode')})" if not state.get("Running") else f"`{service}` is {status}"
 
 
 def _image_has_health(ctx: GradingContext, service: str) -> bool:

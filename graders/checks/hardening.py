@@ -19,15 +19,6 @@ def _host_config(ctx: GradingContext, service: str) -> dict[str, Any]:
     return config
 
 
-def _proc_status(ctx: GradingContext, service: str) -> dict[str, str]:
-    """The main process's /proc status fields (Uid, CapEff, NoNewPrivs...), read inside the container."""
-    _, stack = ctx.require_stack()
-    code, out = stack.exec(service, ["cat", "/proc/1/status"])
-    if code != 0:
-        return {}
-    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-
-
 def read_only_root(points: float, service: str, writable: str = "/tmp", name: str = "read_only_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
         _, stack = ctx.require_stack()
@@ -63,7 +54,7 @@ def capabilities_dropped(points: float, service: str, allowed: tuple[str, ...] =
         if added:
             return Outcome.failed(f"`{service}` drops ALL, then adds back {', '.join(sorted(added))}.",
                                   "Remove those from cap_add; an app that really needs one says which, and why.")
-        effective = _proc_status(ctx, service).get("CapEff", "").strip()
+        effective = ctx.require_stack()[1].proc_status(service).get("CapEff", "").strip()
         if effective and int(effective, 16) != 0 and not added:
             allowed_set = ", ".join(allowed)
             return Outcome.passed(f"cap_drop: [ALL]; the process keeps only what you allowed ({allowed_set}), CapEff {effective}.")
@@ -75,7 +66,7 @@ def capabilities_dropped(points: float, service: str, allowed: tuple[str, ...] =
 def no_new_privileges(points: float, service: str, name: str = "no_new_privileges") -> Check:
     def run(ctx: GradingContext) -> Outcome:
         opts = [str(o).replace("=", ":") for o in _host_config(ctx, service).get("SecurityOpt") or []]
-        flag = _proc_status(ctx, service).get("NoNewPrivs", "").strip()
+        flag = ctx.require_stack()[1].proc_status(service).get("NoNewPrivs", "").strip()
         if not any(o in ("no-new-privileges", "no-new-privileges:true") for o in opts):
             return Outcome.failed(f"`{service}` may gain privileges through setuid programs (NoNewPrivs {flag or '?'}).",
                                   "Add `security_opt: [\"no-new-privileges:true\"]`.")
@@ -88,7 +79,7 @@ def no_new_privileges(points: float, service: str, name: str = "no_new_privilege
 
 def service_non_root(points: float, service: str, name: str = "runs_as_non_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        uid = _proc_status(ctx, service).get("Uid", "").split()
+        uid = ctx.require_stack()[1].proc_status(service).get("Uid", "").split()
         if not uid:
             return Outcome.failed(f"Could not read which user `{service}` runs as.", "Check that it is running.")
         if uid[0] == "0":

@@ -9,6 +9,7 @@ import shlex
 from collections.abc import Callable
 
 from graders.context import GradingContext
+from graders.engine import config_env
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 from graders.stack import gist
@@ -39,7 +40,7 @@ def runs_in_postgres(points: float, client: str, mlflow: str = "mlflow", db: str
     def run(ctx: GradingContext) -> Outcome:
         _, stack = ctx.require_stack()
         value = int(ctx.run_id[:6], 16) / 1e7  # a value no other run logs
-        env = dict(e.split("=", 1) for e in (stack.container(client).get("Config") or {}).get("Env") or [] if "=" in e)
+        env = config_env(stack.container(client))
         url = env.get("MLFLOW_TRACKING_URI") or f"http://{mlflow}:{port}"
         code, out = stack.exec(client, ["python", "-c", LOG_RUN, url, f"mastery-{ctx.run_id}", str(value)])
         if code != 0:

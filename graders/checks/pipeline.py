@@ -18,6 +18,7 @@ import requests
 
 from graders.checks.compose import request_service
 from graders.context import GradingContext
+from graders.engine import config_env
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 from graders.stack import ANONYMOUS, StackCommandFailed, gist
@@ -58,7 +59,7 @@ def handoff(ctx: GradingContext, job: str) -> Handoff:
     if not stack.containers(job):
         raise LookupError(job)
     container = stack.container(job)
-    env = dict(e.split("=", 1) for e in (container.get("Config") or {}).get("Env") or [] if "=" in e)
+    env = config_env(container)
     folder = env.get("MODEL_DIR") or DEFAULT_MODEL_DIR
     mounts: list[dict[str, Any]] = container.get("Mounts") or []
     mount = next((m for m in mounts if m.get("Destination") == folder.rstrip("/")), {})

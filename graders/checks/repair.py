@@ -358,11 +358,8 @@ def waits_for_database(points: float, service: str, db: str, name: str = "waits_
 
 def process_uid(stack: Stack, service: str) -> int | None:
     """The real uid of the service's main process, read in /proc inside the container."""
-    code, out = stack.exec(service, ["cat", "/proc/1/status"])
-    for line in out.splitlines() if code == 0 else []:
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    return None
+    uid = stack.proc_status(service).get("Uid", "").split()
+    return int(uid[0]) if uid else None
 
 
 def _owner(stack: Stack, service: str, path: str) -> str | None:
