@@ -11,12 +11,14 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import docker.errors
 from docker.models.containers import Container
+from docker.types import DeviceRequest
 from testcontainers.core.container import DockerContainer
 
 from graders.errors import ContainerFailed
@@ -172,16 +174,23 @@ class RunningContainer:
 
 def start_container(image: str, labels: dict[str, str], limits: Limits, port: int | None,
                     health: dict[str, Any] | None, env: dict[str, str] | None = None,
-                    volume: tuple[str, str] | None = None) -> RunningContainer:
+                    volume: tuple[str, str] | None = None, *, command: list[str] | None = None,
+                    network: str = "bridge", devices: Sequence[str] = (), device_requests: Sequence[DeviceRequest] = (),
+                    read_only: Sequence[tuple[str, str]] = ()) -> RunningContainer:
     """Create and start the container. On any failure nothing is left running.
 
     volume: (host folder, container path), a folder the grader made; never anything else of the host.
+    devices, device_requests, read_only: what hands a GPU over (graders.checks.gpu), and nothing else.
     """
     tc = DockerContainer(image)
     for key, value in (env or {}).items():
         tc.with_env(key, value)
     if volume is not None:
         tc.with_volume_mapping(volume[0], volume[1], "rw")
+    for host_path, container_path in read_only:
+        tc.with_volume_mapping(host_path, container_path, "ro")
+    if command is not None:
+        tc.with_command(command)
     if port is not None:
         # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
         tc.ports[f"{port}/tcp"] = ("127.0.0.1",) if engine_host() == "127.0.0.1" else None  # type: ignore[assignment]
@@ -194,9 +203,13 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
         "privileged": False,
         "security_opt": ["no-new-privileges"],
         "cap_drop": ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT"],
-        "network": "bridge",
+        "network": network,
         "detach": True,
     }
+    if devices:
+        kwargs["devices"] = list(devices)
+    if device_requests:
+        kwargs["device_requests"] = list(device_requests)
     if health is not None:
         kwargs["healthcheck"] = health
     tc.with_kwargs(**kwargs)

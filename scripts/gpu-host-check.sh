@@ -9,9 +9,12 @@ KIT=$PWD/.gpu-kit
 WORK=$(mktemp -d /tmp/mastery-gpu.XXXXXX)
 [ -f "$KIT/engine.tar.xz" ] || { echo "no .gpu-kit here: run scripts/gpu-kit.sh on the Debian machine first" >&2; exit 1; }
 
+# MASTERY_NVIDIA_HOME and MASTERY_NVIDIA_DEVICES point at a stand-in driver for a rehearsal on a machine
+# with no GPU (scripts/fake-gpu-driver.sh); on a GPU host leave them unset.
 echo "== host"
-nvidia-smi -L 2>/dev/null || /usr/local/nvidia/bin/nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi on this host)"
-ls -l /dev/nvidia* 2>/dev/null | head -5 || true
+nvidia-smi -L 2>/dev/null || "${MASTERY_NVIDIA_HOME:-/usr/local/nvidia}/bin/nvidia-smi" -L 2>/dev/null \
+    || echo "(nvidia-smi -L gave no GPU on this host)"
+ls -l "${MASTERY_NVIDIA_DEVICES:-/dev}"/nvidia* 2>/dev/null | head -5 || true
 
 mkdir -p "$WORK/engine" "$WORK/data" "$WORK/site"
 tar -C "$WORK/engine" -xJf "$KIT/engine.tar.xz"
@@ -46,10 +49,11 @@ PY=""
 for candidate in /usr/bin/python3 /opt/torch/.venv/bin/python3 python3; do
     command -v "$candidate" >/dev/null 2>&1 || continue
     version=$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-    if [ "$version" = "$(cat "$KIT/python-version")" ]; then PY=$candidate; break; fi
-    echo "== $candidate is Python $version; the kit's wheels are for $(cat "$KIT/python-version")"
+    if [[ " $(cat "$KIT/python-versions") " == *" $version "* ]]; then PY=$candidate; break; fi
+    echo "== $candidate is Python $version; the kit has wheels for $(cat "$KIT/python-versions")"
 done
 [ -n "$PY" ] || { echo "no Python matching the kit: rebuild it with scripts/gpu-kit.sh VERSION" >&2; exit 1; }
+echo "== Python: $PY ($version)"
 "$PY" -m pip install --quiet --no-index --find-links "$KIT/wheels" --target "$WORK/site" \
     docker testcontainers dockerfile PyYAML rich requests
 PYTHONPATH="$WORK/site:$PWD" "$PY" scripts/gpu_host_check.py "$KIT/probe.tar.xz"

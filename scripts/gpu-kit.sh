@@ -3,12 +3,12 @@
 # .gpu-kit/, which git ignores and the device tool carries (64 MiB at most):
 #   engine.tar.xz  Debian's dockerd, containerd, shim and runc, with the libraries they link (not libc)
 #   probe.tar.xz   the GPU probe image (scripts/gpu-probe), as `docker save` writes it
-#   wheels/        the grader's Python dependencies for the host's Python (3.12 by default)
-# Run as root on this Debian machine, with the engine up: bash scripts/gpu-kit.sh [PYTHON_VERSION]
+#   wheels/        the grader's Python dependencies, for each Python the host may have (3.11 to 3.13)
+# Run as root on this Debian machine, with the engine up: bash scripts/gpu-kit.sh [PYTHON_VERSION...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KIT=.gpu-kit
-PYVER=${1:-3.12}
+PYVERS=${*:-3.11 3.12 3.13}
 rm -rf "$KIT" && mkdir -p "$KIT/engine/bin" "$KIT/engine/lib" "$KIT/wheels"
 
 for bin in dockerd containerd containerd-shim-runc-v2 runc docker-init docker-proxy; do
@@ -27,11 +27,13 @@ DOCKER=$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker )
 DOCKER_BUILDKIT=1 "$DOCKER" build -q -t mastery-gpu-probe:kit scripts/gpu-probe >/dev/null
 docker save mastery-gpu-probe:kit | xz -T0 > "$KIT/probe.tar.xz"
 
-# Only what `graders.checks.gpu` imports, as binary wheels for the host's Python and platform.
-.venv/bin/pip download --quiet --only-binary=:all: --python-version "$PYVER" --implementation cp \
-    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
-    --platform any -d "$KIT/wheels" docker testcontainers dockerfile PyYAML rich requests
-echo "$PYVER" > "$KIT/python-version"
+# Only what `graders.checks.gpu` imports, as binary wheels for each Python; pip picks the host's at install.
+for pyver in $PYVERS; do
+    .venv/bin/pip download --quiet --only-binary=:all: --python-version "$pyver" --implementation cp \
+        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
+        --platform any -d "$KIT/wheels" docker testcontainers dockerfile PyYAML rich requests
+done
+echo "$PYVERS" > "$KIT/python-versions"
 du -sh "$KIT"/* | sed 's/^/gpu-kit: /'
 total=$(du -sb "$KIT" | cut -f1)
 [ "$total" -lt $((60 * 1024 * 1024)) ] || { echo "gpu-kit: $total bytes: over the 60 MiB that can be carried" >&2; exit 1; }

@@ -1,8 +1,9 @@
 """Run the gpu-training lab's GPU checks, unchanged, against the probe image on a host with a GPU.
 
 Called by scripts/gpu-host-check.sh once the packed engine is up. It proves both ways that the grader's
-"devices" path hands a GPU over: the probe sees it, and the same image with NVIDIA_VISIBLE_DEVICES=void
-does not. Exit 0 when both hold, 1 when not, 2 on a host that cannot hand a GPU over.
+"devices" path hands a GPU over: the probe sees it; the same image with NVIDIA_VISIBLE_DEVICES=void does
+not; nor (without the toolkit) does the probe given the driver folder but not the device nodes. Exit 0
+when all hold, 1 when not, 2 on a host that cannot hand a GPU over.
 
     python scripts/gpu_host_check.py .gpu-kit/probe.tar.xz
 """
@@ -11,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import lzma
+import os
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import docker.errors
 from docker.types import DeviceRequest
 
 from graders import engine
 from graders.build import BuildResult
+from graders.checks import gpu
 from graders.checks.gpu import gpu_mode
 from graders.context import GradingContext
 from graders.labels import new_run_id, run_labels
@@ -73,10 +77,16 @@ def main(probe_archive: str) -> int:
                              changes=["ENV NVIDIA_VISIBLE_DEVICES=void"])["Id"]
     holder.remove()
     ok = True
+    cases = [(PROBE, "as it is", Status.PASSED, gpu.device_nodes()),
+             (void, "asking for no GPU", Status.FAILED, gpu.device_nodes())]
+    if gpu_mode()[0] == "devices":  # the driver folder alone is not a GPU (GPU.md: NVML fails, exit 255)
+        cases.append((PROBE, "given the driver folder but not the device nodes", Status.FAILED, []))
     try:
-        for image, wants in ((PROBE, Status.PASSED), (void, Status.FAILED)):
-            print(f"\n== {image[:40]}: sees_gpu should be {wants.value}")
-            for name, (status, message) in judge(image, run_id).items():
+        for image, how, wants, nodes in cases:
+            print(f"\n== the probe {how}: sees_gpu should be {wants.value}")
+            with mock.patch.object(gpu, "device_nodes", return_value=nodes):
+                found = judge(image, run_id)
+            for name, (status, message) in found.items():
                 print(f"{name}: {status.value}: {message}")
                 ok &= name != "sees_gpu" or status is wants
         # What `--gpus all` records where no toolkit can honour it (GPU.md): the request itself.
@@ -94,7 +104,9 @@ def main(probe_archive: str) -> int:
     if not gpu_mode()[0]:
         print("\nRESULT: not verified here:", gpu_mode()[1])
         return 2
-    print("\nRESULT:", "the GPU path works both ways" if ok else "the GPU path did NOT behave as expected")
+    rehearsal = os.environ.get("MASTERY_NVIDIA_HOME")
+    print("\nRESULT:", "the GPU path works both ways" if ok else "the GPU path did NOT behave as expected",
+          f"(REHEARSAL with the stand-in driver in {rehearsal}: the plumbing, not a GPU)" if rehearsal else "")
     return 0 if ok else 1
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,27 @@ import docker.errors
 from docker.types import DeviceRequest
 
 from graders import engine
+from graders.container import RunResult, run_to_completion, start_container
 from graders.context import GradingContext
+from graders.errors import ContainerFailed
 from graders.labels import run_labels
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 
-NVIDIA_HOME = Path("/usr/local/nvidia")  # where the driver lives on hosts without the container toolkit
+NVIDIA_HOME = Path("/usr/local/nvidia")  # where NVIDIA's images look for a driver the host hands over
+
+
+def driver_home() -> Path:
+    """The host's driver folder (bin/nvidia-smi, lib64/libcuda.so.1) for hosts without the toolkit.
+    MASTERY_NVIDIA_HOME moves it, for a host that keeps it elsewhere or a rehearsal with a stand-in."""
+    return Path(os.environ.get("MASTERY_NVIDIA_HOME") or NVIDIA_HOME)
+
+
+def device_nodes() -> list[Path]:
+    """The host's NVIDIA character devices (/dev/nvidia0, nvidiactl, nvidia-uvm...). MASTERY_NVIDIA_DEVICES
+    names another folder to find them in; inside the container they are always under /dev."""
+    folder = Path(os.environ.get("MASTERY_NVIDIA_DEVICES") or "/dev")
+    return sorted(d for d in folder.glob("nvidia*") if d.is_char_device())
 
 
 @functools.cache
@@ -31,8 +47,9 @@ def gpu_mode() -> tuple[str, str]:
         return "", f"the engine did not say which runtimes it has ({exc})"
     if "nvidia" in runtimes:
         return "toolkit", "the engine has the NVIDIA runtime"
-    if Path("/dev/nvidia0").exists() and (NVIDIA_HOME / "bin" / "nvidia-smi").exists():
-        return "devices", f"NVIDIA device nodes and a driver in {NVIDIA_HOME}, handed to the container directly"
+    home = driver_home()
+    if any(d.name == "nvidia0" for d in device_nodes()) and (home / "bin" / "nvidia-smi").exists():
+        return "devices", f"NVIDIA device nodes and a driver in {home}, handed to the container directly"
     return "", ("this host's engine cannot hand a GPU to a container (no NVIDIA Container Toolkit and no NVIDIA "
                 "devices); the check runs on a host that has one")
 
@@ -42,21 +59,42 @@ def no_gpu_reason() -> str | None:
     return None if mode else why
 
 
-def gpu_run_kwargs() -> dict[str, Any]:
+def _with_first(entries: str, first: list[str]) -> str:
+    """A search path with `first` in front, unless the image already has them (NVIDIA's images do)."""
+    kept = [e for e in entries.split(":") if e]
+    return ":".join([f for f in first if f not in kept] + kept)
+
+
+def gpu_handover(image_env: dict[str, str]) -> dict[str, Any]:
+    """start_container's keywords that hand the GPU over: the toolkit's device request, or else the device
+    nodes and the driver folder, with the image's own PATH and LD_LIBRARY_PATH kept (its CMD needs them)."""
     mode, _ = gpu_mode()
     if mode == "toolkit":
         return {"device_requests": [DeviceRequest(count=-1, capabilities=[["gpu"]])]}
-    devices = sorted(str(d) for d in Path("/dev").glob("nvidia*") if d.is_char_device())
-    return {"devices": [f"{d}:{d}:rwm" for d in devices],
-            "volumes": {str(NVIDIA_HOME): {"bind": str(NVIDIA_HOME), "mode": "ro"}},
-            "environment": {"PATH": f"{NVIDIA_HOME}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                            "LD_LIBRARY_PATH": f"{NVIDIA_HOME}/lib64:{NVIDIA_HOME}/lib"}}
+    path = image_env.get("PATH") or "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return {"devices": [f"{d}:/dev/{d.name}:rwm" for d in device_nodes()],
+            "read_only": [(str(driver_home()), str(NVIDIA_HOME))],
+            "env": {"PATH": _with_first(path, [f"{NVIDIA_HOME}/bin"]),
+                    "LD_LIBRARY_PATH": _with_first(image_env.get("LD_LIBRARY_PATH", ""),
+                                                   [f"{NVIDIA_HOME}/lib64", f"{NVIDIA_HOME}/lib"])}}
 
 
-def _error_text(exc: docker.errors.DockerException) -> str:
-    if isinstance(exc, docker.errors.ContainerError):
-        return (exc.stderr or b"").decode(errors="replace").strip()[-300:]
-    return str(getattr(exc, "explanation", None) or exc)[-300:]
+def run_with_gpu(ctx: GradingContext, command: list[str] | None, handover: dict[str, Any]) -> RunResult:
+    """One run of the learner's image under the grader's limits and time, with no network (the job needs
+    none, and a GPU host may have no bridge, GPU.md); the container is gone when this returns."""
+    assert ctx.build is not None
+    limits = ctx.spec.limits
+    rc = start_container(ctx.build.image_id, run_labels(ctx.run_id, ctx.spec.id), limits, port=None, health=None,
+                         command=command, network="none", **handover)
+    try:
+        return run_to_completion(rc, limits.run_timeout_s)
+    finally:
+        rc.stop()
+
+
+def _start_error(message: str) -> str:
+    """The engine's reason a container did not start, without the runtime's layers of prefixes."""
+    return message.split("unable to start container process: ")[-1].removesuffix(": unknown")[-300:]
 
 
 def nvidia_env(points: float, name: str = "nvidia_env") -> Check:
@@ -113,30 +151,33 @@ def sees_gpu(points: float, expect_output: str, name: str = "sees_gpu") -> Check
     """On a host that can hand over a GPU: nvidia-smi -L lists one, and the job reports CUDA available."""
 
     def run(ctx: GradingContext) -> Outcome:
-        assert ctx.build is not None
-        client = engine.client()
         env = ctx.image_env
         # Without the toolkit the grader hands devices over itself, and honours the image's request as the
         # toolkit would: NVIDIA_VISIBLE_DEVICES unset, void or none means no GPU.
         wants_gpu = gpu_mode()[0] == "toolkit" or env.get("NVIDIA_VISIBLE_DEVICES", "") not in ("", "void", "none")
+        given = ("when given a GPU" if wants_gpu else
+                 f"(the image asks for no GPU: NVIDIA_VISIBLE_DEVICES is {env.get('NVIDIA_VISIBLE_DEVICES') or 'unset'}, "
+                 "so none was handed over)")
         outputs = []
         for command in (["nvidia-smi", "-L"], None):
+            shown = " ".join(command or ["(the image CMD)"])
             try:
-                # No network: the probe needs none, and a GPU host may have no bridge (GPU.md).
-                raw = client.containers.run(ctx.build.image_id, command, remove=True, network_mode="none",
-                                            labels=run_labels(ctx.run_id, ctx.spec.id),
-                                            mem_limit=ctx.spec.limits.memory_bytes,
-                                            **(gpu_run_kwargs() if wants_gpu else {}))
-            except (docker.errors.ContainerError, docker.errors.APIError) as exc:
-                return Outcome.failed(f"`{' '.join(command or ['(the image CMD)'])}` failed when given a GPU: "
-                                      f"{_error_text(exc)}",
-                                      "Check that the image runs on the NVIDIA driver of the host (a CUDA base image).")
-            outputs.append(raw.decode(errors="replace"))
+                result = run_with_gpu(ctx, command, gpu_handover(env) if wants_gpu else {})
+            except ContainerFailed as exc:
+                return Outcome.failed(f"`{shown}` failed {given}: {_start_error(exc.message)}",
+                                      "Build on a CUDA base image, which sets the NVIDIA environment and runs on the "
+                                      "host's driver." if wants_gpu else "Set NVIDIA_VISIBLE_DEVICES=all (an nvidia/cuda "
+                                      "base image does), so that the runtime hands the GPU over.")
+            if result.exit_code is None:
+                return Outcome.failed(f"`{shown}` was still running after {ctx.spec.limits.run_timeout_s:.0f} s.",
+                                      "The job must finish: train for a bounded number of steps.")
+            outputs.append(result.output.strip())
         if "GPU 0" not in outputs[0]:
-            return Outcome.failed(f"nvidia-smi -L listed no GPU: {outputs[0].strip()[:300]}",
+            return Outcome.failed(f"nvidia-smi -L listed no GPU {given}: {outputs[0][:300] or '(no output)'}",
                                   "The container did not receive the GPU.")
         if expect_output not in outputs[1]:
-            return Outcome.failed(f"The job ran with a GPU but did not report it: {outputs[1].strip()[-300:]}",
+            return Outcome.failed(f"The job ran with a GPU but did not print {expect_output!r}. It printed: "
+                                  f"{outputs[1][-300:] or '(nothing: does the image have a CMD that runs the job?)'}",
                                   "The script must find libcuda and report CUDA available.")
         return Outcome.passed(f"{outputs[0].strip().splitlines()[0]}; the job says: {expect_output}")
 

@@ -1,0 +1,37 @@
+"""The two proofs every lab owes (DESIGN.md), shared by the lab tests and the GPU rehearsal: the
+solution scores full marks, and a broken variant loses exactly the points of the checks it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graders.results import GradeReport, Status
+from graders.runner import grade
+from graders.spec import LabSpec
+from graders.submission import Variant, materialize
+
+
+def solution_scores_full_marks(spec: LabSpec, tmp_path: Path) -> GradeReport:
+    report = grade(spec, materialize(spec, into=tmp_path / "sub"))
+    failed = {r.name: r.message for r in report.results if r.status not in (Status.PASSED, Status.SKIPPED)}
+    assert not failed, failed
+    for r in report.results:
+        if r.status is Status.SKIPPED:  # only a check that needs what this host lacks, and it says why
+            assert spec.check(r.name).skip_unless is not None and r.message, r
+    assert report.score == report.max_score == spec.total_points - report.skipped_points
+    return report
+
+
+def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: Path) -> GradeReport:
+    report = grade(spec, materialize(spec, variant, into=tmp_path / "sub"))
+    skipped = {r.name for r in report.results if r.status is Status.SKIPPED}  # e.g. GPU checks on a host without
+    expected = set(variant.fails) - skipped
+    assert report.failed_names() == expected, {r.name: r.message for r in report.results}
+    lost = sum(spec.check(name).points for name in expected)
+    assert report.score == spec.total_points - lost - report.skipped_points
+    for r in report.results:
+        if r.name in expected:
+            assert r.status is Status.FAILED, f"{r.name} should fail, not {r.status}: {r.message}"
+            blocked = r.message.startswith("Not checked:")  # the blocking check itself carries the hint
+            assert r.message and (r.hint or blocked), f"{r.name} must say what it saw and what to change"
+    return report
