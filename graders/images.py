@@ -8,6 +8,7 @@ POSTGRES_* contract, and MLflow's tracking image is the python:3.11-slim stand-i
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -24,7 +25,7 @@ import docker.errors
 
 from graders import engine
 from graders.errors import ImageError
-from graders.labels import STAND_IN_FOR_LABEL, STAND_IN_LABEL
+from graders.labels import STAND_IN_FOR_LABEL, STAND_IN_LABEL, STAND_IN_REVISION_LABEL
 
 HOST_CA_BUNDLE = Path(os.environ.get("MASTERY_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 CA_IN_IMAGE = "/usr/local/share/ca-certificates/mastery-host-ca.crt"
@@ -113,12 +114,37 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+# Bump when _slim or the import changes what an imported Debian holds (OFFICIAL_APT_SETTINGS counts by
+# itself): every stand-in is then rebuilt.
+IMPORT_REVISION = "2"
+
+
+def revision(ref: str) -> str:
+    """A digest of everything that makes ref's stand-in, its base's included. A stand-in labelled with
+    another revision was made by an older recipe, and `prepare` rebuilds it."""
+    recipe = RECIPES[ref]
+    parts = [repr(recipe)]
+    if recipe.suite is not None:
+        parts += [IMPORT_REVISION, repr(OFFICIAL_APT_SETTINGS)]
+    if recipe.python:
+        parts.append(PYTHON_LAYER)
+    parts += [(resources.files("graders") / STAND_IN_FILES / name).read_text() for name, _target in recipe.files]
+    if recipe.base in RECIPES:
+        parts.append(revision(recipe.base))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class ImageStatus:
     ref: str
     present: bool
     stand_in: bool
     size_mb: float
+    stale: bool = False  # a stand-in an older recipe made
+
+    @property
+    def kind(self) -> str:
+        return ("stand-in (out of date)" if self.stale else "stand-in") if self.stand_in else "real"
 
 
 def status(ref: str) -> ImageStatus:
@@ -127,7 +153,9 @@ def status(ref: str) -> ImageStatus:
     except docker.errors.ImageNotFound:
         return ImageStatus(ref, False, False, 0.0)
     labels = image.labels or {}
-    return ImageStatus(ref, True, labels.get(STAND_IN_LABEL) == "true", int(image.attrs.get("Size", 0)) / 1e6)
+    stand_in = labels.get(STAND_IN_LABEL) == "true"
+    stale = stand_in and ref in RECIPES and labels.get(STAND_IN_REVISION_LABEL) != revision(ref)
+    return ImageStatus(ref, True, stand_in, int(image.attrs.get("Size", 0)) / 1e6, stale)
 
 
 def course_images(lab_ids: Iterable[str] | None = None) -> list[str]:
@@ -146,8 +174,12 @@ def prepare(refs: Iterable[str], offline: bool | None = None, say: Callable[[str
     done: list[ImageStatus] = []
     for ref in in_build_order(refs):
         current = status(ref)
-        if current.present:
+        if current.present and not current.stale:
             done.append(current)
+            continue
+        if current.stale:  # an older recipe made it: rebuild it, never pull over a stand-in the learner relies on
+            say(f"{ref}: the stand-in was made by an older recipe; rebuilding it")
+            done.append(build_stand_in(ref, say))
             continue
         if offline is not True:
             if _pull(ref, say):
@@ -188,10 +220,12 @@ def build_stand_in(ref: str, say: Callable[[str], None] = print) -> ImageStatus:
         raise ImageError(f"{ref} cannot be pulled and there is no recipe for a stand-in.",
                          f"Stand-ins exist for: {', '.join(RECIPES)}.")
     if recipe.suite is not None:
-        if not status(ref).present:
+        current = status(ref)
+        if not current.present or current.stale:
             _import_debian(recipe.suite, say)
     elif recipe.base is not None:
-        if not status(recipe.base).present:
+        base = status(recipe.base)
+        if not base.present or base.stale:
             build_stand_in(recipe.base, say)
         _build(ref, recipe, say)
     return status(ref)
@@ -215,6 +249,7 @@ def _import_debian(suite: str, say: Callable[[str], None]) -> None:
         changes = [
             f"LABEL {STAND_IN_LABEL}=true",
             f"LABEL {STAND_IN_FOR_LABEL}={ref}",
+            f"LABEL {STAND_IN_REVISION_LABEL}={revision(ref)}",
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             'CMD ["bash"]',
         ]
@@ -255,6 +290,24 @@ def _slim(root: Path) -> None:
     dpkg.parent.mkdir(parents=True, exist_ok=True)
     dpkg.write_text("path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\n"
                     "path-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n")
+    apt = root / "etc/apt/apt.conf.d"
+    apt.mkdir(parents=True, exist_ok=True)
+    for name, text in OFFICIAL_APT_SETTINGS.items():
+        (apt / name).write_text(text)
+
+
+# What the official Debian images set for apt, so that a stand-in behaves like them where the lessons say
+# so: docker-clean deletes every downloaded package after apt runs (which is why an apt cache mount stays
+# empty until it is removed), and neither translations nor uncompressed package lists are kept.
+_DELETE_DOWNLOADS = '"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"'
+OFFICIAL_APT_SETTINGS = {
+    "docker-clean": (f"DPkg::Post-Invoke {{ {_DELETE_DOWNLOADS}; }};\n"
+                     f"APT::Update::Post-Invoke {{ {_DELETE_DOWNLOADS}; }};\n"
+                     'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'),
+    "docker-no-languages": 'Acquire::Languages "none";\n',
+    "docker-gzip-indexes": 'Acquire::GzipIndexes "true";\n',
+    "docker-autoremove-suggests": 'Apt::AutoRemove::SuggestsImportant "false";\n',
+}
 
 
 PYTHON_LAYER = """\
@@ -292,7 +345,7 @@ def dockerfile(ref: str, recipe: Recipe, with_ca: bool) -> str:
     out += [f"COPY {Path(name).name} {target}" for name, target in recipe.files]
     out += [f"VOLUME {json.dumps(list(recipe.volumes))}"] if recipe.volumes else []
     out += [f"EXPOSE {' '.join(str(port) for port in recipe.expose)}"] if recipe.expose else []
-    out.append(f"LABEL {STAND_IN_LABEL}=true {STAND_IN_FOR_LABEL}={ref}")
+    out.append(f"LABEL {STAND_IN_LABEL}=true {STAND_IN_FOR_LABEL}={ref} {STAND_IN_REVISION_LABEL}={revision(ref)}")
     out += [f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}"] if recipe.entrypoint else []
     cmd = recipe.cmd
     if cmd is None and on_imported_debian(recipe):

@@ -8,6 +8,7 @@ RUN_LABEL = "io.mastery.run"
 LAB_LABEL = "io.mastery.lab"
 STAND_IN_LABEL = "io.mastery.stand-in"
 STAND_IN_FOR_LABEL = "io.mastery.stand-in.for"
+STAND_IN_REVISION_LABEL = "io.mastery.stand-in.revision"  # which recipe made it: another one means rebuild
 
 
 # Images are tagged, not labelled: with the legacy builder each --label is a build step of its own,

@@ -51,7 +51,8 @@ def test_python_stand_in_keeps_its_instructions() -> None:
         f"COPY host-ca.crt {CA_IN_IMAGE}\n"
         f"{images.PYTHON_LAYER}"
         f"ENV LANG=C.UTF-8 {CA_ENV}\n"
-        "LABEL io.mastery.stand-in=true io.mastery.stand-in.for=python:3.13-slim\n"
+        "LABEL io.mastery.stand-in=true io.mastery.stand-in.for=python:3.13-slim "
+        f"io.mastery.stand-in.revision={images.revision('python:3.13-slim')}\n"
         'CMD ["python3"]\n')
 
 
@@ -66,4 +67,20 @@ def test_postgres_stand_in_has_the_official_interface() -> None:
 def test_mlflow_stand_in_adds_mlflow_and_nothing_else() -> None:
     text = images.dockerfile(images.MLFLOW_IMAGE, RECIPES[images.MLFLOW_IMAGE], with_ca=True).splitlines()
     assert text == ["FROM python:3.11-slim", f"RUN pip install --no-cache-dir mlflow=={images.MLFLOW_VERSION}",
-                    f"LABEL io.mastery.stand-in=true io.mastery.stand-in.for={images.MLFLOW_IMAGE}"]
+                    f"LABEL io.mastery.stand-in=true io.mastery.stand-in.for={images.MLFLOW_IMAGE} "
+                    f"io.mastery.stand-in.revision={images.revision(images.MLFLOW_IMAGE)}"]
+
+
+def test_a_change_under_a_stand_in_makes_it_out_of_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = {ref: images.revision(ref) for ref in RECIPES}
+    monkeypatch.setitem(RECIPES, "debian:trixie-slim", Recipe(suite="trixie", cmd=("sh",)))
+    after = {ref: images.revision(ref) for ref in RECIPES}
+    changed = {ref for ref in RECIPES if before[ref] != after[ref]}
+
+    def chain(ref: str) -> list[str]:
+        base = RECIPES[ref].base
+        return [ref, *(chain(base) if base in RECIPES else [])]
+
+    on_trixie = {ref for ref in RECIPES if "debian:trixie-slim" in chain(ref)}
+    assert changed == on_trixie and {images.POSTGRES_IMAGE, "python:3.13-slim"} <= changed
+    assert "python:3.11-slim" not in changed and images.MLFLOW_IMAGE not in changed

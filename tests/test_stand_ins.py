@@ -266,3 +266,26 @@ def _post(api: str, endpoint: str, body: dict[str, object]) -> Any:
     response = requests.post(f"{api}/api/2.0/mlflow/{endpoint}", json=body, timeout=30)
     assert response.status_code == 200, f"{endpoint}: {response.status_code} {response.text[:300]}"
     return json.loads(response.text)
+
+
+def test_a_stand_in_made_by_an_older_recipe_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A learner's machine keeps its stand-ins between course releases: one whose recipe changed since
+    (its revision label differs) is rebuilt by `prepare`, not kept because the tag is there."""
+    ref = f"mastery-test/stand-in:{new_run_id()}"
+    made: list[str] = []
+    try:
+        for content in ("one", "two"):
+            monkeypatch.setitem(images.RECIPES, ref, images.Recipe(
+                base="debian:trixie-slim", lines=(f"RUN echo {content} > /made-by",)))
+            if made:
+                assert images.status(ref).stale, "a changed recipe must make the stand-in out of date"
+            (current,) = images.prepare([ref], offline=True, say=lambda _message: None)
+            assert current.present and current.stand_in and not current.stale, current
+            made.append(client().images.get(ref).id)
+            out = client().containers.run(ref, ["cat", "/made-by"], remove=True, labels=run_labels(new_run_id(), LAB))
+            assert out.decode().strip() == content
+        assert made[0] != made[1]
+    finally:
+        for image_id in reversed(made):
+            with suppress(docker.errors.ImageNotFound, docker.errors.APIError):
+                client().images.remove(image_id, force=True)
