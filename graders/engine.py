@@ -42,6 +42,24 @@ def config_env(attrs: dict[str, Any]) -> dict[str, str]:
     return dict(e.split("=", 1) for e in pairs if "=" in e)
 
 
+def paths_in_image(image: str, paths: list[str], labels: dict[str, str]) -> list[str]:
+    """Which of the absolute paths the image holds, read from a container that is created, never started."""
+    container = client().containers.create(image, command=["true"], labels=labels)
+    found = []
+    try:
+        for path in paths:
+            try:
+                stream, _ = container.get_archive(path)
+            except docker.errors.NotFound:
+                continue
+            for _ in stream:  # drain the archive so the connection is reused
+                pass
+            found.append(path)
+    finally:
+        container.remove(force=True)
+    return found
+
+
 def _short(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]

@@ -15,11 +15,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker.errors
+
 from graders import engine
 from graders.build import BuildResult, build_image
 from graders.context import GradingContext
 from graders.dockerfile_model import Instruction, ParsedDockerfile, Stage
 from graders.errors import BuildFailed
+from graders.labels import run_labels
 from graders.results import Category, Status
 from graders.spec import Check, Outcome, Phase
 
@@ -270,6 +273,23 @@ def _figures(build: BuildResult, got: Downloads) -> str:
     return f"{build.seconds:.1f} s, {human(got.total)} downloaded{parts}"
 
 
+DOCKER_CLEAN = "/etc/apt/apt.conf.d/docker-clean"
+
+
+def _mount_hint(ctx: GradingContext) -> str:
+    """The hint for mounts that saved little, naming docker-clean when the learner's image still has it."""
+    assert ctx.build is not None
+    try:
+        kept = engine.paths_in_image(ctx.build.image_id, [DOCKER_CLEAN], run_labels(ctx.run_id, ctx.spec.id))
+    except docker.errors.DockerException:
+        kept = []
+    if kept:
+        return (f"Your image still has {DOCKER_CLEAN}, which the base image ships: it deletes every package apt "
+                "downloads, so the apt cache mount stays empty. Remove it (RUN rm -f "
+                f"{DOCKER_CLEAN}) before the RUN that installs packages.txt.")
+    return _MOUNT_HINT
+
+
 def _verdict(added: str, cached: BuildResult, baseline: BuildResult, note: str = "") -> Outcome:
     with_mounts, without = downloads_in(cached.log), downloads_in(baseline.log)
     figures = f"with your cache mounts: {_figures(cached, with_mounts)}; without them: {_figures(baseline, without)}"
@@ -340,9 +360,13 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
                 step = "your Dockerfile with its cache mounts, built again"
                 _add_package(packages, original, added_package, ctx.run_id + "f")
                 again = build(copy / ctx.dockerfile.path.name, tags[2])
-                return _verdict(added_package, again, baseline,
-                                note=f" The first rebuild found the cache mounts empty ({_figures(cached, downloads_in(cached.log))}):"
-                                     " another build on this engine had emptied them; the second used them.")
+                first = _figures(cached, downloads_in(cached.log))
+                verdict = _verdict(added_package, again, baseline,
+                                   note=f" The first rebuild found the cache mounts empty ({first}): another build on "
+                                        "this engine had emptied them; the second used them.")
+                if verdict.status is Status.FAILED:
+                    return Outcome.failed(verdict.message, _mount_hint(ctx))
+                return verdict
             except BuildFailed as exc:
                 hint = exc.hint if "without" not in step else (
                     "A build must not depend on what a cache mount holds: on a new machine it starts empty.")
