@@ -24,7 +24,6 @@ from docker.types import DeviceRequest
 from graders import engine
 from graders.build import BuildResult
 from graders.checks import gpu
-from graders.checks.gpu import gpu_mode
 from graders.context import GradingContext
 from graders.labels import new_run_id, run_labels
 from graders.labs.gpu_training.spec import SPEC
@@ -68,7 +67,7 @@ def main(probe_archive: str) -> int:
     print("engine:", client.version().get("Version"), "| runtimes:", ", ".join(client.info().get("Runtimes") or {}))
     with lzma.open(probe_archive) as archive:
         client.images.load(archive.read())
-    print("gpu mode:", *gpu_mode())
+    print("gpu mode:", *gpu.gpu_mode())
     run_id = new_run_id()
     labels = run_labels(run_id, "gpu-training")
     # The same probe, asking for no GPU the way the toolkit reads it.
@@ -79,7 +78,7 @@ def main(probe_archive: str) -> int:
     ok = True
     cases = [(PROBE, "as it is", Status.PASSED, gpu.device_nodes()),
              (void, "asking for no GPU", Status.FAILED, gpu.device_nodes())]
-    if gpu_mode()[0] == "devices":  # the driver folder alone is not a GPU (GPU.md: NVML fails, exit 255)
+    if gpu.gpu_mode()[0] == "devices":  # the driver folder alone is not a GPU (GPU.md: NVML fails, exit 255)
         cases.append((PROBE, "given the driver folder but not the device nodes", Status.FAILED, []))
     try:
         for image, how, wants, nodes in cases:
@@ -101,8 +100,8 @@ def main(probe_archive: str) -> int:
         for ref in ("mastery-gpu-probe:void", PROBE):
             with contextlib.suppress(docker.errors.ImageNotFound):
                 client.images.remove(ref, force=True)
-    if not gpu_mode()[0]:
-        print("\nRESULT: not verified here:", gpu_mode()[1])
+    if not gpu.gpu_mode()[0]:
+        print("\nRESULT: not verified here:", gpu.gpu_mode()[1])
         return 2
     rehearsal = os.environ.get("MASTERY_NVIDIA_HOME")
     print("\nRESULT:", "the GPU path works both ways" if ok else "the GPU path did NOT behave as expected",

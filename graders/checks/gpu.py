@@ -54,6 +54,11 @@ def gpu_mode() -> tuple[str, str]:
                 "devices); the check runs on a host that has one")
 
 
+def asks_for_gpu(image_env: dict[str, str]) -> bool:
+    """Whether the image asks the NVIDIA runtime for a GPU: NVIDIA_VISIBLE_DEVICES unset, void or none asks for none."""
+    return image_env.get("NVIDIA_VISIBLE_DEVICES", "") not in ("", "void", "none")
+
+
 def no_gpu_reason() -> str | None:
     mode, why = gpu_mode()
     return None if mode else why
@@ -103,7 +108,7 @@ def nvidia_env(points: float, name: str = "nvidia_env") -> Check:
         devices = env.get("NVIDIA_VISIBLE_DEVICES", "")
         caps = env.get("NVIDIA_DRIVER_CAPABILITIES", "")
         problems = []
-        if devices in ("", "void", "none"):
+        if not asks_for_gpu(env):
             problems.append(f"NVIDIA_VISIBLE_DEVICES is {devices or 'unset'}")
         if not ({"compute", "all"} & set(caps.split(","))):
             problems.append(f"NVIDIA_DRIVER_CAPABILITIES is {caps or 'unset'} (needs compute)")
@@ -154,7 +159,7 @@ def sees_gpu(points: float, expect_output: str, name: str = "sees_gpu") -> Check
         env = ctx.image_env
         # Without the toolkit the grader hands devices over itself, and honours the image's request as the
         # toolkit would: NVIDIA_VISIBLE_DEVICES unset, void or none means no GPU.
-        wants_gpu = gpu_mode()[0] == "toolkit" or env.get("NVIDIA_VISIBLE_DEVICES", "") not in ("", "void", "none")
+        wants_gpu = gpu_mode()[0] == "toolkit" or asks_for_gpu(env)
         given = ("when given a GPU" if wants_gpu else
                  f"(the image asks for no GPU: NVIDIA_VISIBLE_DEVICES is {env.get('NVIDIA_VISIBLE_DEVICES') or 'unset'}, "
                  "so none was handed over)")

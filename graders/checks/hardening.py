@@ -54,7 +54,7 @@ def capabilities_dropped(points: float, service: str, allowed: tuple[str, ...] =
         if added:
             return Outcome.failed(f"`{service}` drops ALL, then adds back {', '.join(sorted(added))}.",
                                   "Remove those from cap_add; an app that really needs one says which, and why.")
-        effective = ctx.require_stack()[1].proc_status(service).get("CapEff", "").strip()
+        effective = ctx.require_stack()[1].proc_status(service).get("CapEff", "")
         if effective and int(effective, 16) != 0 and not added:
             allowed_set = ", ".join(allowed)
             return Outcome.passed(f"cap_drop: [ALL]; the process keeps only what you allowed ({allowed_set}), CapEff {effective}.")
@@ -66,7 +66,7 @@ def capabilities_dropped(points: float, service: str, allowed: tuple[str, ...] =
 def no_new_privileges(points: float, service: str, name: str = "no_new_privileges") -> Check:
     def run(ctx: GradingContext) -> Outcome:
         opts = [str(o).replace("=", ":") for o in _host_config(ctx, service).get("SecurityOpt") or []]
-        flag = ctx.require_stack()[1].proc_status(service).get("NoNewPrivs", "").strip()
+        flag = ctx.require_stack()[1].proc_status(service).get("NoNewPrivs", "")
         if not any(o in ("no-new-privileges", "no-new-privileges:true") for o in opts):
             return Outcome.failed(f"`{service}` may gain privileges through setuid programs (NoNewPrivs {flag or '?'}).",
                                   "Add `security_opt: [\"no-new-privileges:true\"]`.")
