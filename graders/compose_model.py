@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +58,22 @@ def find_compose_file(folder: Path) -> Path:
                           f"Write your stack in {COMPOSE_FILES[0]} in this folder.")
 
 
-def load(folder: Path) -> ComposeModel:
+class Refused(SubmissionError):
+    """The file asks for something the grader does not run; the message lists every reason."""
+
+
+def load(folder: Path, file_name: str | None = None) -> ComposeModel:
     """Parse the learner's compose file with Compose itself; a file Compose rejects raises SubmissionError
-    with Compose's message (invalid YAML, unknown keys, a missing env file)."""
-    path = find_compose_file(folder)
+    with Compose's message (invalid YAML, unknown keys, a missing env file). `folder` is the grader's staged
+    copy: before Compose opens anything, every file it would read is judged (Refused)."""
+    from graders.compose_policy import MAX_COMPOSE_BYTES, unsafe_reads
+
+    path = folder / file_name if file_name else find_compose_file(folder)
+    if not path.is_file() or path.is_symlink():
+        raise SubmissionError(f"There is no {path.name} in your folder.", f"Write your stack in {path.name} in this folder.")
+    if path.stat().st_size > MAX_COMPOSE_BYTES:
+        raise Refused(f"Refused before anything started: {path.name} is larger than {MAX_COMPOSE_BYTES // 1024} KB.",
+                      "A lab's stack fits in a few dozen lines.")
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         raw = yaml.safe_load(text)
@@ -68,28 +82,67 @@ def load(folder: Path) -> ComposeModel:
                               "Check the indentation (spaces, not tabs) and the line the message names.") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict) or not raw["services"]:
         raise SubmissionError(f"{path.name} defines no services.", "A compose file starts with `services:`, one entry per container.")
+    refused = unsafe_reads(raw, folder)
+    if refused:
+        raise Refused("Refused before anything started: " + "; ".join(refused) + ".", REFUSED_HINT)
+    env = compose_env()
     argv = ["docker", "compose", "-f", str(path), "--project-directory", str(folder), "config", "--format", "json"]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=CONFIG_TIMEOUT_S, cwd=folder,
-                              env=_clean_env())
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=CONFIG_TIMEOUT_S, cwd=folder, env=env)
     except subprocess.TimeoutExpired as exc:
         raise SubmissionError(f"`docker compose config` did not finish within {CONFIG_TIMEOUT_S} s.",
-                              "Look for an `include:` or `extends:` that points at something unreachable.") from exc
+                              "Simplify the file: Compose should read it in well under a second.") from exc
     if proc.returncode != 0:
-        said = proc.stderr.strip().removeprefix("validating ").strip() or proc.stdout.strip()
+        said = (proc.stderr.strip().removeprefix("validating ").strip() or proc.stdout.strip()).replace(f"{folder}/", "")
         raise SubmissionError(f"`docker compose config` rejected {path.name}: {said[-600:]}",
                               "Fix what Compose names above; `docker compose config` shows the same message on your machine.")
     warnings = [line.strip() for line in proc.stderr.splitlines() if "level=warning" in line or line.startswith("WARN")]
-    return ComposeModel(path=path, raw=raw, model=json.loads(proc.stdout), warnings=warnings)
+    model = json.loads(proc.stdout)
+    _forget_grader_env(raw, model, env)
+    return ComposeModel(path=path, raw=raw, model=model, warnings=warnings)
 
 
-def _clean_env() -> dict[str, str]:
-    """The grader's own environment must not leak into the learner's `${VAR}` interpolation, except what
-    Compose needs to find the engine."""
-    import os
+REFUSED_HINT = "A graded stack runs with no more power than a container needs: remove these options."
+STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-    keep = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "LANG")
-    return {key: os.environ[key] for key in keep if key in os.environ}
+
+def compose_env() -> dict[str, str]:
+    """The whole environment of every `docker compose` command the grader runs: what Compose needs to find
+    the engine and its plugins, stated explicitly, and nothing else of the grader's (no secret of the
+    instructor's reaches a `${VAR}`, a variable without a value, or a build argument). An explicit
+    DOCKER_HOST also outranks one a learner's `.env` might set."""
+    docker = shutil.which("docker")
+    path = STANDARD_PATH if docker is None else f"{Path(docker).parent}:{STANDARD_PATH}"
+    env = {"PATH": path, "HOME": os.path.expanduser("~"), "LANG": "C.UTF-8",
+           "DOCKER_HOST": os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock",
+           "DOCKER_CONFIG": os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")}
+    for key in ("DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    return env
+
+
+def _forget_grader_env(raw: dict[str, Any], model: dict[str, Any], env: dict[str, str]) -> None:
+    """Drop what Compose filled in from the grader's own environment: a variable or build argument written
+    without a value gets the value of the same name from the environment Compose ran in (`HOME`, `PATH`)."""
+    for name, service in (model.get("services") or {}).items():
+        written = (raw.get("services") or {}).get(name) or {}
+        for where, declared in ((service.get("environment"), written.get("environment") if isinstance(written, dict) else None),
+                                ((service.get("build") or {}).get("args"),
+                                 (written.get("build") or {}).get("args") if isinstance(written, dict)
+                                 and isinstance(written.get("build"), dict) else None)):
+            if not isinstance(where, dict):
+                continue
+            for key in [k for k, v in where.items() if k in env and v == env[k] and _without_value(declared, k)]:
+                where[key] = None
+
+
+def _without_value(declared: Any, key: str) -> bool:
+    if isinstance(declared, dict):
+        return key in declared and declared[key] is None
+    if isinstance(declared, list):
+        return key in [str(item) for item in declared]
+    return False
 
 
 def project_name(lab_id: str, run_id: str) -> str:
@@ -123,7 +176,12 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits) -
         for port in out.get("ports") or []:
             port["host_ip"] = "127.0.0.1"
             port["published"] = ""  # an ephemeral port: the learner's fixed one may be taken on this machine
-        _default_limits(out, limits)
+        _cap_limits(out, limits)
+        _drop_unset(out)
+        if out.get("scale"):
+            out["scale"] = min(int(out["scale"]), limits.max_replicas)
+        if (out.get("deploy") or {}).get("replicas"):
+            out["deploy"]["replicas"] = min(int(out["deploy"]["replicas"]), limits.max_replicas)
         if (out.get("healthcheck") or {}).get("test"):
             out["healthcheck"] = fast_health(out["healthcheck"], limits)
     return model
@@ -149,16 +207,60 @@ def image_health(image_attrs: dict[str, Any], limits: Limits) -> dict[str, Any] 
     return fast_health(health, limits)
 
 
-def _default_limits(service: dict[str, Any], limits: Limits) -> None:
-    """A submission is untrusted: a service without limits gets the grader's."""
-    declared = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-    if not service.get("mem_limit") and not declared.get("memory"):
-        service["mem_limit"] = limits.memory_bytes
-        service["memswap_limit"] = limits.memory_bytes
-    if not service.get("pids_limit") and not declared.get("pids"):
-        service["pids_limit"] = limits.pids
-    if not service.get("cpus") and not declared.get("cpus"):
-        service["cpus"] = limits.nano_cpus / 1e9
+def _cap_limits(service: dict[str, Any], limits: Limits) -> None:
+    """A submission is untrusted: its services get the grader's limits, or the learner's where those are
+    lower. A learner's higher value (`mem_limit: 64g`, `pids_limit: -1`) never replaces the grader's.
+    The checks judge the learner's own declarations, from the learner's model."""
+    resources = (service.get("deploy") or {}).get("resources") or {}
+    declared = resources.pop("limits", None) or {}
+    memory = min(_bytes(v) for v in (service.get("mem_limit"), declared.get("memory"), limits.memory_bytes) if _positive(v))
+    pids = min(int(v) for v in (service.get("pids_limit"), declared.get("pids"), limits.pids) if _positive(v))  # type: ignore[arg-type]
+    cpus = min(float(v) for v in (service.get("cpus"), declared.get("cpus"), limits.nano_cpus / 1e9)  # type: ignore[arg-type]
+               if _positive(v))
+    service.update(mem_limit=memory, memswap_limit=memory, pids_limit=pids, cpus=cpus)
+    service.pop("mem_reservation", None)
+    service["shm_size"] = min(_bytes(service["shm_size"]), memory) if _positive(service.get("shm_size")) else 64 * 2**20
+    for mount in service.get("volumes") or []:
+        if mount.get("type") == "tmpfs":
+            tmpfs = mount.setdefault("tmpfs", {})
+            size = tmpfs.get("size")
+            tmpfs["size"] = min(_bytes(size), memory) if _positive(size) else memory
+    tmpfs_paths = service.get("tmpfs")
+    if tmpfs_paths:
+        paths = [tmpfs_paths] if isinstance(tmpfs_paths, str) else list(tmpfs_paths)
+        service["tmpfs"] = [_sized_tmpfs(str(p), memory) for p in paths]
+
+
+def _sized_tmpfs(spec: str, memory: int) -> str:
+    """A `tmpfs:` entry (`/tmp` or `/tmp:size=64m,mode=1777`) whose size is at most `memory`."""
+    path, _, options = spec.partition(":")
+    kept = [o for o in options.split(",") if o and not o.startswith("size=")]
+    sizes = [_bytes(o.removeprefix("size=")) for o in options.split(",") if o.startswith("size=")]
+    size = min([*sizes, memory])
+    return f"{path}:{','.join([*kept, f'size={size}'])}"
+
+
+def _positive(value: Any) -> bool:
+    """A value that sets a limit: -1, 0 and nothing mean "none" to Compose."""
+    if value is None or isinstance(value, bool):
+        return False
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        pass
+    try:
+        return _bytes(value) > 0
+    except ValueError:
+        return False
+
+
+def _drop_unset(service: dict[str, Any]) -> None:
+    """A variable or build argument without a value is not set (Compose would fill it in from the grader's
+    environment when it runs the grader's file)."""
+    for holder in (service, service.get("build") or {}):
+        key = "environment" if holder is service else "args"
+        if isinstance(holder.get(key), dict):
+            holder[key] = {k: v for k, v in holder[key].items() if v is not None}
 
 
 def declared_memory(service: dict[str, Any]) -> int | None:
@@ -172,7 +274,7 @@ def _bytes(value: Any) -> int:
     if isinstance(value, int | float):
         return int(value)
     text = str(value).strip().lower().removesuffix("b")
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
     if text and text[-1] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(float(text))

@@ -72,6 +72,9 @@ class Limits:
     """What a learner's build and container may use. A submission is untrusted code."""
 
     build_timeout_s: float = 900.0  # a first build of a data-science image downloads hundreds of MB
+    # A build with no output line (and so no step finished) for this long is stopped as hanging: a step
+    # waiting forever is told within minutes, not after the whole build_timeout_s.
+    build_stall_s: float = 120.0
     run_timeout_s: float = 120.0  # the whole runtime phase, from start to teardown
     health_budget_s: float = 60.0  # how long the container may take to become healthy / open its port
     memory_bytes: int = 1024 * 1024 * 1024
@@ -79,6 +82,7 @@ class Limits:
     nano_cpus: int = 2_000_000_000
     health_interval_s: float = 0.1  # the interval the grader runs the learner's HEALTHCHECK with
     compose_health_interval_s: float = 0.5  # the same for a stack's services, which are more at once
+    max_replicas: int = 5  # a stack asking for more is refused; `--scale` by a check stays within it
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ import docker.errors
 from testcontainers.compose import DockerCompose
 
 from graders import engine
+from graders.compose_model import compose_env
+from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed, GraderError
 
 LOG_TAIL_LINES = 20
@@ -57,7 +59,8 @@ class LimitedCompose(DockerCompose):
     def _run_command(self, cmd: str | list[str], context: str | None = None) -> subprocess.CompletedProcess[bytes]:
         argv = cmd if isinstance(cmd, list) else cmd.split()
         try:
-            proc = subprocess.run(argv, capture_output=True, cwd=context or str(self.context), timeout=self.timeout_s)
+            proc = subprocess.run(argv, capture_output=True, cwd=context or str(self.context), timeout=self.timeout_s,
+                                  env=compose_env(), stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             raise StackCommandFailed(f"`{_short(argv)}` did not finish within {self.timeout_s:.0f} s.",
                                      "Something in the stack waits forever: a healthcheck that never passes, or a build "
@@ -152,16 +155,24 @@ class Stack:
         return found[-1]
 
     def exec(self, service: str, argv: list[str], timeout_s: float = 30.0, user: str | None = None) -> tuple[int, str]:
-        """Run a command in the service's container; (exit code, output). A command that hangs is cut off."""
+        """Run a command in the service's container; (exit code, output). The grader stops waiting at the
+        deadline whatever the image holds (no `timeout` program of the learner's is trusted to end it); the
+        command itself ends with the container at teardown."""
         container_id = self.container(service)["Id"]
         api = engine.client().api
-        try:
-            exec_id = api.exec_create(container_id, ["timeout", "-s", "KILL", str(int(timeout_s)), *argv], user=user or "")
+
+        def run() -> tuple[int, str]:
+            exec_id = api.exec_create(container_id, argv, user=user or "")
             output = api.exec_start(exec_id)
             code = api.exec_inspect(exec_id).get("ExitCode")
+            return int(code if code is not None else 1), output.decode(errors="replace")
+
+        try:
+            return call_with_deadline(run, timeout_s)
+        except DeadlineExceeded:
+            return 124, f"`{' '.join(argv)}` did not finish within {timeout_s:.0f} s"
         except docker.errors.APIError as exc:
             return 126, str(exc.explanation or exc)
-        return int(code if code is not None else 1), output.decode(errors="replace")
 
     def port(self, service: str, target: int) -> int | None:
         """The host port (on 127.0.0.1) the grader's run published for a service's container port."""

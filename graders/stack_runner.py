@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import docker.errors
 
-from graders import compose_model, engine
+from graders import compose_model, engine, staging
 from graders.build import MAX_CONTEXT_BYTES
-from graders.compose_safety import refusals
+from graders.compose_model import REFUSED_HINT, Refused
+from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.errors import SubmissionError
 from graders.labels import run_labels
@@ -30,50 +27,24 @@ EFFECTIVE_FILE = "mastery-compose.json"
 
 
 def parse(ctx: GradingContext, say: Say) -> None:
-    """Stage a copy (containers may write into bind-mounted folders), let Compose read it, refuse what is unsafe."""
+    """Stage a copy (the only folder Compose reads and containers mount), judge every file Compose would
+    read, let Compose read it, then refuse anything the allow-list does not admit."""
     say("Reading the compose file")
-    if folder_bytes(ctx.submission, MAX_CONTEXT_BYTES) > MAX_CONTEXT_BYTES:
-        ctx.blockers[Phase.STATIC] = Blocker(
-            "parse", f"Your folder holds more than {MAX_CONTEXT_BYTES // 2**20} MB; the grader copies it before running it.",
-            "Keep data sets and models out of the lab's folder: mount them, or let a service download them.",
-            summary="the folder is too large to grade (see compose_valid).")
-        return
-    ctx.build_dir = stage(ctx)
     try:
+        ctx.build_dir = staging.stage(ctx.submission, ctx.spec.id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
+                                      skip_suffixes=(".ipynb",))
         ctx.compose = compose_model.load(ctx.build_dir)
     except SubmissionError as exc:
-        ctx.blockers[Phase.STATIC] = Blocker("parse", exc.message, exc.hint,
-                                             summary="the compose file must be valid first (see compose_valid).")
+        refused = isinstance(exc, Refused) or ctx.build_dir is None
+        summary = ("the grader refused to run this stack (see compose_valid)." if refused
+                   else "the compose file must be valid first (see compose_valid).")
+        ctx.blockers[Phase.STATIC] = Blocker("parse", exc.message, exc.hint, summary=summary)
         return
-    refused = refusals(ctx.compose, ctx.build_dir)
-    if refused:
+    refused_why = refusals(ctx.compose, ctx.build_dir, ctx.spec.limits.max_replicas)
+    if refused_why:
         ctx.blockers[Phase.STATIC] = Blocker(
-            "parse", "Refused before anything started: " + "; ".join(refused) + ".",
-            "A graded stack runs with no more power than a container needs: remove these options.",
+            "parse", "Refused before anything started: " + "; ".join(refused_why) + ".", REFUSED_HINT,
             summary="the grader refused to run this stack (see compose_valid).")
-
-
-def folder_bytes(folder: Path, limit: int) -> int:
-    """Bytes of the files below `folder`, counting no further than just past `limit` (links not followed)."""
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = Path(root) / name
-            if not path.is_symlink():
-                total += path.stat().st_size
-                if total > limit:
-                    return total
-    return total
-
-
-def stage(ctx: GradingContext) -> Path:
-    staged = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-")) / "context"
-    shutil.copytree(ctx.submission, staged, symlinks=True,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.ipynb"))
-    for name, content in ctx.spec.plant:
-        (staged / name).parent.mkdir(parents=True, exist_ok=True)
-        (staged / name).write_text(content)
-    return staged
 
 
 def build(ctx: GradingContext, say: Say) -> None:

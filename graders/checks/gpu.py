@@ -7,17 +7,16 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import docker.errors
 from docker.types import DeviceRequest
 
-from graders import engine
+from graders import compose_model, engine
 from graders.container import RunResult, run_to_completion, start_container
 from graders.context import GradingContext
-from graders.errors import ContainerFailed
+from graders.errors import ContainerFailed, SubmissionError
 from graders.labels import run_labels
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
@@ -126,18 +125,10 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
     """The service reserves GPUs: deploy.resources.reservations.devices with capabilities [gpu]."""
 
     def run(ctx: GradingContext) -> Outcome:
-        path = ctx.submission / compose_file
-        if not path.is_file():
-            return Outcome.failed(f"There is no {compose_file} in your folder.", f"Create {compose_file} as the lab asks.")
         try:
-            proc = subprocess.run(["docker", "compose", "-f", compose_file, "config", "--format", "json"],
-                                  cwd=ctx.submission, capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return Outcome.error(f"docker compose could not run: {exc}")
-        if proc.returncode != 0:
-            return Outcome.failed(f"docker compose config rejects {compose_file}: {proc.stderr.strip()[-400:]}",
-                                  "Fix what docker compose reports; `docker compose config` shows it too.")
-        services = json.loads(proc.stdout).get("services") or {}
+            services = compose_model.load(ctx.build_dir or ctx.submission, compose_file).services
+        except SubmissionError as exc:
+            return Outcome.failed(exc.message, exc.hint)
         if service not in services:
             return Outcome.failed(f"{compose_file} has no service named {service!r} (it has {', '.join(services)}).",
                                   f"Name the training service {service}.")

@@ -1,0 +1,143 @@
+"""The grader's copy of a submission: the only thing it parses, builds, runs and bind-mounts.
+
+A learner's folder is untrusted. A link in it could point at any file of the machine (another project's
+compose file, an SSH key), and a container could swap a folder for such a link while a run goes on. So the
+grader copies the folder first, without following a single link out of it: a link that stays inside is
+copied as the file it names, anything else (a link out of the folder, a link to a folder, a dangling
+link, a pipe or a device) is refused, named in the message, and never opened. The copy holds only real
+folders and regular files, so nothing the grader writes or reads there can lead outside it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from docker.utils.build import exclude_paths
+
+from graders.errors import SubmissionError
+
+SKIP = frozenset({".ipynb_checkpoints", "__pycache__"})
+MAX_PROBLEMS_SHOWN = 5
+
+
+def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tuple[str, str]] = (),
+          ignore_file: str | None = None, keep: tuple[str, ...] = (), skip_suffixes: tuple[str, ...] = ()) -> Path:
+    """Copy `submission` into a fresh temporary folder (`…/context`) and plant the lab's files there.
+
+    ignore_file: a .dockerignore-style file of the submission whose patterns leave paths out of the copy
+    (a Dockerfile lab's build context: its data folder need not be copied, nor count against the limit);
+    `keep` (the Dockerfile, the ignore file) is copied whatever the patterns say, as the builder reads it.
+    Raises SubmissionError, before anything is copied, for what the grader refuses to follow or read."""
+    root = submission.resolve()
+    included = sorted(set(_included(root, ignore_file)) | {k for k in keep if os.path.lexists(root / k)})
+    entries, problems, total = [], [], 0
+    for rel in included:
+        if any(part in SKIP for part in Path(rel).parts) or rel.endswith(skip_suffixes):
+            continue
+        path = root / rel
+        kind, target, problem = _judge(root, path, rel)
+        if problem:
+            problems.append(problem)
+            continue
+        if kind == "file" and target is not None:
+            total += target.stat().st_size
+        entries.append((rel, kind, target))
+    if problems:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN]) + ("; …" if len(problems) > MAX_PROBLEMS_SHOWN else "")
+        raise SubmissionError(f"The grader does not follow links out of your folder, nor read pipes or devices: {shown}.",
+                              "Replace each link by the file itself (cp --dereference), or remove it from the lab's folder.")
+    if total > max_bytes:
+        raise SubmissionError(f"Your folder holds more than {max_bytes // 2**20} MB; the grader copies it before running it.",
+                              "Keep data sets and models out of the lab's folder (or list them in .dockerignore): mount "
+                              "them, or let a service download them.")
+    staged = Path(tempfile.mkdtemp(prefix=f"mastery-{lab_id}-")) / "context"
+    staged.mkdir()
+    try:
+        for rel, kind, target in entries:
+            if kind == "dir":
+                (staged / rel).mkdir(parents=True, exist_ok=True)
+            elif target is not None:
+                (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+                _copy_file(target, staged / rel)
+        for rel, content in plant:
+            write_inside(staged, rel, content)
+    except BaseException:
+        shutil.rmtree(staged.parent, ignore_errors=True)
+        raise
+    return staged
+
+
+def _included(root: Path, ignore_file: str | None) -> list[str]:
+    """Relative paths of the folder (folders and files), minus those the ignore file leaves out."""
+    patterns: list[str] = []
+    ignore = root / ignore_file if ignore_file else None
+    if ignore is not None and ignore.is_file() and not ignore.is_symlink():
+        patterns = [line.strip() for line in ignore.read_text(errors="replace").splitlines()
+                    if line.strip() and not line.lstrip().startswith("#")]
+    return sorted(exclude_paths(str(root), patterns))
+
+
+def _judge(root: Path, path: Path, rel: str) -> tuple[str, Path | None, str]:
+    """(kind, the file to copy, a problem): what the copy does with one entry of the folder."""
+    mode = path.lstat().st_mode
+    if stat.S_ISDIR(mode):
+        return "dir", None, ""
+    if stat.S_ISREG(mode):
+        return "file", path, ""
+    if not stat.S_ISLNK(mode):
+        return "", None, f"`{rel}` is not a regular file (a pipe, socket or device)"
+    said = os.readlink(path)
+    target = Path(os.path.realpath(path))
+    if not target.is_relative_to(root):
+        return "", None, f"`{rel}` is a link to {said}, outside your folder"
+    if not target.exists():
+        return "", None, f"`{rel}` is a link to {said}, which does not exist"
+    if not stat.S_ISREG(target.stat().st_mode):
+        return "", None, f"`{rel}` is a link to the folder {said}; copy the folder instead"
+    return "file", target, ""
+
+
+def _copy_file(source: Path, dest: Path) -> None:
+    """Copy a regular file without following a link at either end (O_NOFOLLOW), keeping its mode bits."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(source, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        with os.fdopen(fd, "rb", closefd=False) as src, _open_new(dest, stat.S_IMODE(mode)) as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    finally:
+        os.close(fd)
+
+
+def _open_new(path: Path, mode: int = 0o644) -> io.FileIO:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    return io.FileIO(os.open(path, flags, mode), "wb")
+
+
+def write_inside(root: Path, rel: str, content: str) -> Path:
+    """Write a file of the grader's at `rel` under `root`, refusing to pass through any link on the way
+    (a staged copy has none, but a container with a bind mount could have made one since)."""
+    target = root
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or ".." in parts:
+        raise ValueError(f"{rel!r} is not a path inside the staged folder")
+    for part in parts[:-1]:
+        target = target / part
+        try:
+            mode = target.lstat().st_mode
+        except FileNotFoundError:
+            target.mkdir()
+            continue
+        if not stat.S_ISDIR(mode):
+            raise SubmissionError(f"`{Path(*parts[:-1])}` is not a folder, so the grader cannot add {rel} there.",
+                                  f"Remove `{target.relative_to(root)}` from your folder.")
+    target = target / parts[-1]
+    with _open_new(target) as out:
+        out.write(content.encode())
+    return target
