@@ -15,7 +15,7 @@ from graders.build import MAX_CONTEXT_BYTES
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
-from graders.errors import SubmissionError
+from graders.errors import BuildFailed, SubmissionError
 from graders.labels import run_labels
 from graders.spec import Phase
 from graders.stack import Stack, StackCommandFailed, awaited_jobs
@@ -56,9 +56,14 @@ def build(ctx: GradingContext, say: Say) -> None:
     if not any("build" in service for service in ctx.compose.services.values()):
         return
     say("Building the images")
+
+    def on_line(line: str) -> None:
+        if line.startswith("#") and " [" in line:
+            say(f"Building: {line[:70]}")
+
     try:
-        ctx.stack.build(ctx.spec.limits.build_timeout_s)
-    except StackCommandFailed as exc:
+        ctx.stack.build(ctx.spec.limits.build_timeout_s, ctx.spec.limits.build_stall_s, on_line)
+    except (StackCommandFailed, BuildFailed) as exc:
         ctx.blockers[Phase.BUILD] = Blocker("build", f"The stack's images did not build: {exc.message}",
                                             exc.hint or "Run `docker compose build` in your folder to see the whole log.",
                                             summary="the stack's images must build first (see stack_builds).")
