@@ -7,26 +7,23 @@ builder is used unless the Dockerfile needs BuildKit (RUN --mount, heredocs, COP
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from docker.utils.build import exclude_paths
 
-from graders.errors import BuildFailed, BuildTimedOut, GraderError
+from graders.errors import BuildFailed, GraderError
+from graders.spec import Limits
+from graders.watch import LOG_TAIL_LINES, run_watched
 
-LOG_TAIL_LINES = 25
 MAX_CONTEXT_BYTES = 300 * 1024 * 1024
 
 
@@ -107,10 +104,22 @@ def _failure_summary(lines: list[str]) -> str:
     return lines[-1].strip() if lines else "the build stopped without output"
 
 
+def _noise(line: str) -> bool:
+    """The CLI's own notices (the legacy builder's deprecation, buildx missing): not the learner's build."""
+    return ("DEPRECATED" in line or "legacy builder is deprecated" in line or "BuildKit component" in line
+            or "buildx component" in line or "Install the buildx" in line or "https://docs.docker.com/go/buildx" in line
+            or "BuildKit is currently disabled" in line or line.strip() == "environment-variable.")
+
+
 def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str], timeout_s: float,
-                buildkit: bool = False, memory_bytes: int | None = None,
-                on_line: Callable[[str], None] | None = None, full_log: bool = False) -> BuildResult:
-    """Build, or raise BuildFailed/BuildTimedOut carrying the tail of the log."""
+                buildkit: bool = False, memory_bytes: int | None = None, limits: Limits | None = None,
+                on_line: Callable[[str], None] | None = None, full_log: bool = False,
+                stall_s: float | None = None) -> BuildResult:
+    """Build, or raise BuildFailed/BuildTimedOut/BuildStalled carrying the tail of the log.
+
+    Two budgets (graders/watch.py): timeout_s for the whole build, and stall_s (default: the limits'
+    build_stall_s) without any output line, so a step that hangs is stopped long before the first one.
+    """
     size = context_size(context)
     if size > MAX_CONTEXT_BYTES:
         raise BuildFailed(
@@ -122,62 +131,84 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         argv = [*client.argv, "-f", str(dockerfile), "-t", tag, "--iidfile", str(iidfile)]
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
-        if memory_bytes and client.builder == "legacy":
-            argv += ["--memory", str(memory_bytes), "--memory-swap", str(memory_bytes)]
+        argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes))
         argv.append(str(context))
-        started = time.monotonic()
-        tail: deque[str] = deque(maxlen=None if full_log else 200)
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **client.env}, text=True, errors="replace",
-                                start_new_session=True)
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                if "DEPRECATED" in line or "legacy builder is deprecated" in line or "BuildKit component" in line \
-                        or "buildx component" in line or "Install the buildx" in line or "https://docs.docker.com/go/buildx" in line:
-                    continue
-                tail.append(line)
-                if on_line is not None:
-                    on_line(line)
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _stop(proc)
-            reader.join(timeout=5)
-            raise BuildTimedOut(
-                f"The build was still running after {timeout_s:.0f} s and was stopped.",
-                "Look for a step that waits forever (a server started in RUN, a prompt waiting for input, "
-                "`sleep`), or a download that hangs; RUN steps must finish.",
-                log_tail="\n".join(list(tail)[-LOG_TAIL_LINES:]),
-            ) from None
-        finally:
-            if proc.poll() is None:
-                _stop(proc)
-        reader.join(timeout=5)
-        seconds = time.monotonic() - started
-        lines = list(tail)
+        watched = run_watched(argv, env={**os.environ, **client.env}, cwd=None, timeout_s=timeout_s,
+                              stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s, on_line=on_line,
+                              keep=None if full_log else 200, ignore=_noise)
+        lines = watched.lines
         log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
-        if proc.returncode != 0 or not iidfile.exists():
+        if watched.returncode != 0 or not iidfile.exists():
             raise BuildFailed(f"The build failed: {_failure_summary(lines)}",
                               "Read the last lines of the build log: the failing step is the one just above the error.",
                               log_tail=log_tail)
         image_id = iidfile.read_text().strip()
-    return BuildResult(image_id=image_id, tag=tag, seconds=seconds, log_tail=log_tail, builder=client.builder,
+    return BuildResult(image_id=image_id, tag=tag, seconds=watched.seconds, log_tail=log_tail, builder=client.builder,
                        log="\n".join(lines) if full_log else "")
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Interrupt the CLI as Ctrl-C would: it then cancels the build on the engine, legacy or BuildKit
-    (a step killed with the client instead would run on). Kill the CLI only if it lingers."""
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=10)
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+# Containment of the build itself (issue 10). What each builder honours was measured on Engine 20.10
+# (Debian's, the course's host engine) and on Engine 28.5 with buildx 0.29 and Compose 2.40;
+# tests/test_containment_build.py keeps the legacy builder's limits and BuildKit's lack of them proven.
+CPU_PERIOD_US = 100_000  # the CFS period the CPU quota is given in (the kernel's default)
+
+
+def build_limits(limits: Limits | None, memory_bytes: int | None = None) -> Limits:
+    """The limits a build runs under: the lab's, else the defaults, so that no build runs unlimited.
+    `memory_bytes`, what callers passed before they passed Limits, overrides the memory limit."""
+    chosen = limits if limits is not None else Limits()
+    return replace(chosen, memory_bytes=memory_bytes) if memory_bytes else chosen
+
+
+def build_limit_flags(builder: str, limits: Limits) -> list[str]:
+    """The `docker build` flags that hold a build's RUN steps to `limits`, for the builder that runs them.
+
+    The legacy builder runs each RUN step in a container with the memory and CPU limits given here: a
+    memory hog is killed (exit 137), and a fork bomb runs out of memory (about 4,250 forked Python
+    processes fit in 1 GiB; 1,500 do not fit in 64 MiB). `docker build` has no process limit, and
+    `--ulimit nproc` is none: the kernel exempts root from it, and for any other user it counts every
+    process of that uid on the machine (a learner's desktop session too), so it would fail honest builds.
+    BuildKit takes no memory, CPU or process limit from the client: Engine 20.10 ignores every flag here
+    and --ulimit, --shm-size and --cgroup-parent as well; Engine 28 honours --ulimit, --shm-size and
+    --cgroup-parent only, which hold neither memory nor root's processes. A BuildKit build's walls are
+    its time limits (graders/watch.py) and whatever the engine itself is given.
+    """
+    if builder != "legacy":
+        return []
+    memory = str(limits.memory_bytes)
+    quota = max(1_000, limits.nano_cpus * CPU_PERIOD_US // 1_000_000_000)
+    return ["--memory", memory, "--memory-swap", memory,  # swap equal to memory: none; a hog is stopped, not slowed
+            "--cpu-period", str(CPU_PERIOD_US), "--cpu-quota", str(quota)]
+
+
+def build_limits_for_compose(limits: Limits) -> dict[str, Any]:
+    """Keys to set under a service's `build:` that contain its build: none, for want of any that would.
+
+    Compose's build section has `ulimits` and `shm_size` (no memory, CPU, process or cgroup key). Its
+    classic builder passes neither to the engine (measured, and so its source reads); through BuildKit,
+    Engine 20.10 ignores both and Engine 28 applies both, but `nproc` binds no root step and counts a
+    non-root step's uid across the whole machine, and /dev/shm is already 64 MB. The one limit Compose
+    hands a build is `docker compose build --memory` (compose_build_flags), to the classic builder only.
+    """
+    return {}
+
+
+def compose_build_flags(limits: Limits) -> list[str]:
+    """Flags for `docker compose build` that limit its builds' RUN steps. Compose passes `--memory` to the
+    classic builder (DOCKER_BUILDKIT=0): each step gets that memory, and as much again of swap where the
+    machine has swap. With BuildKit, Compose warns that it ignores it. No CPU or process limit reaches a
+    build through Compose."""
+    return ["--memory", str(limits.memory_bytes)]
+
+
+def killed_step_hint(summary: str, limits: Limits, builder: str) -> str | None:
+    """The hint for a build whose RUN step was killed (exit code 137), None for any other failure: under
+    the legacy builder that is the build's memory limit, which a learner cannot see in the log."""
+    if not re.search(r"(non-zero code|exit code):? 137\b", summary):
+        return None
+    if builder != "legacy":
+        return ("A RUN step was killed (exit code 137): the machine ran out of memory. Install fewer or smaller "
+                "packages in one step (pip install --no-cache-dir), and make sure no RUN starts processes without end.")
+    return (f"A RUN step was killed (exit code 137): it needed more than the {limits.memory_bytes // 2**20} MB of memory "
+            "a build step may use here, or started processes without end. Install fewer or smaller packages in one "
+            "step (pip install --no-cache-dir), and make sure no RUN starts processes in a loop.")

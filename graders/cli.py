@@ -1,10 +1,12 @@
 """The `mastery` command. Its flags, output shapes and exit codes are a contract other tools rely on.
 
-Exit codes: 0 all checks passed (or the command succeeded), 1 some check failed, 2 grading could not be done.
+Exit codes: 0 all checks passed (or the command succeeded), 1 some check failed, 2 grading could not be done
+(no engine, bad usage, the grader itself failed on a check, or it was stopped: Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from graders import doctor as doctor_mod
-from graders import engine, images
+from graders import engine, images, runs
 from graders import report as report_mod
-from graders.errors import GraderError
+from graders.errors import GraderError, Interrupted
 from graders.labs import all_labs, get_lab
 from graders.runner import grade
 from graders.spec import REPO_ROOT
@@ -40,8 +42,11 @@ class MasteryGroup(click.Group):
             sys.exit(2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
-        except KeyboardInterrupt:
-            err.print("Interrupted; whatever the grader had started was removed.")
+        except KeyboardInterrupt as exc:
+            # Ctrl-C, or SIGTERM/SIGHUP turned into Interrupted: the run's `finally` has removed what it made.
+            why = f"Stopped by {exc.signal_name}" if isinstance(exc, Interrupted) else "Interrupted"
+            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                err.print(f"{why}; whatever the grader had started was removed.")
             sys.exit(2)
         except Exception as exc:
             if os.environ.get("MASTERY_DEBUG"):
@@ -111,12 +116,16 @@ def check(lab: str, folder: Path | None, json_file: Path | None) -> None:
     """Grade FOLDER (default: the lab's folder under labs/) against LAB."""
     spec = get_lab(lab)
     target = folder or spec.starter_dir
-    with err.status("Grading…", spinner="dots") as status:
+    with runs.signals_interrupt(), err.status("Grading…", spinner="dots") as status:
         report = grade(spec, target, progress=lambda msg: status.update(f"{spec.id}: {msg}…"))
     out.print(report_mod.rich_table(report))
     if json_file is not None:
         json_file.write_text(json.dumps(report_mod.gradescope(report), indent=2))
         err.print(f"Wrote {json_file}")
+    if report.grader_failed:
+        err.print(f"[magenta]The grader itself failed[/magenta] on {report.errors} check(s) (marked !): that is not a "
+                  "verdict on your work. Run `mastery doctor`, then grade again; MASTERY_DEBUG=1 shows the details.")
+        sys.exit(2)
     sys.exit(0 if report.all_passed else 1)
 
 
@@ -150,10 +159,21 @@ def images_prepare(offline: bool, lab_ids: tuple[str, ...]) -> None:
 
 
 @main.command()
-def clean() -> None:
-    """Remove whatever grading runs left behind, and the build cache (every dangling image)."""
-    removed = engine.sweep()
+@click.option("--all-owners", is_flag=True,
+              help="Also remove the runs another user or machine made on this engine (their runs in flight too).")
+def clean(all_owners: bool) -> None:
+    """Remove whatever grading runs left behind, and the build cache (every dangling image).
+
+    Runs in flight (a `mastery check` grading now, here) are left alone.
+    """
+    result = runs.clean(all_owners=all_owners)
+    removed = result.removed
     pruned = engine.client().images.prune(filters={"dangling": True})
     freed = (pruned.get("SpaceReclaimed") or 0) / 1e6
     out.print(f"Removed {removed.containers} containers, {removed.images} images, {removed.volumes} volumes, "
               f"{removed.networks} networks; the build cache freed {freed:.0f} MB.")
+    if result.in_flight:
+        out.print(f"Left {result.in_flight} grading run(s) in flight alone.")
+    if result.others:
+        out.print(f"Left {result.others} run(s) of another user or machine alone (they may be in flight); "
+                  "`mastery clean --all-owners` removes them too.")

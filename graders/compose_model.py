@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from graders import netpolicy
 from graders.errors import SubmissionError
 from graders.labels import IMAGE_REPO, run_labels
 from graders.spec import Limits
@@ -153,7 +154,8 @@ def built_image_tag(lab_id: str, service: str, run_id: str) -> str:
     return f"{IMAGE_REPO}/{lab_id}-{service}:{run_id}".lower()
 
 
-def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits) -> dict[str, Any]:
+def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *,
+              internet: bool = False) -> dict[str, Any]:
     """The model the grader runs: the learner's, made findable, contained and unable to clash with
     anything else on the machine. Nothing a check judges is added: limits only where none were set
     (checks read the learner's own model for those)."""
@@ -184,7 +186,7 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits) -
             out["deploy"]["replicas"] = min(int(out["deploy"]["replicas"]), limits.max_replicas)
         if (out.get("healthcheck") or {}).get("test"):
             out["healthcheck"] = fast_health(out["healthcheck"], limits)
-    return model
+    return netpolicy.contain_stack(model, labels, internet=internet)  # its own services and nothing else
 
 
 def fast_health(healthcheck: dict[str, Any], limits: Limits) -> dict[str, Any]:

@@ -6,7 +6,6 @@ no host mounts) are ours. Whatever goes wrong becomes a Readiness with a message
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import socket
@@ -21,6 +20,7 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest
 from testcontainers.core.container import DockerContainer
 
+from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
 from graders.spec import Limits
 
@@ -99,16 +99,12 @@ class RunningContainer:
 
     def exec(self, argv: list[str], timeout_s: float = 15.0) -> tuple[int, str]:
         """Run argv inside the container; (-1, reason) when it could not run in time."""
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(self.container.exec_run, argv, demux=False)
         try:
-            result = future.result(timeout=timeout_s)
-        except concurrent.futures.TimeoutError:
+            result = call_with_deadline(lambda: self.container.exec_run(argv, demux=False), timeout_s)
+        except DeadlineExceeded:
             return -1, f"`{' '.join(argv)}` did not finish within {timeout_s:.0f} s"
         except docker.errors.APIError as exc:
             return -1, f"`{' '.join(argv)}` could not run: {exc.explanation or exc}"
-        finally:
-            pool.shutdown(wait=False)
         output = (result.output or b"").decode("utf-8", "replace").strip()
         return int(result.exit_code if result.exit_code is not None else -1), output
 
@@ -176,11 +172,12 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
                     health: dict[str, Any] | None, env: dict[str, str] | None = None,
                     volume: tuple[str, str] | None = None, *, command: list[str] | None = None,
                     network: str = "bridge", devices: Sequence[str] = (), device_requests: Sequence[DeviceRequest] = (),
-                    read_only: Sequence[tuple[str, str]] = ()) -> RunningContainer:
+                    read_only: Sequence[tuple[str, str]] = (), dns: Sequence[str] = ()) -> RunningContainer:
     """Create and start the container. On any failure nothing is left running.
 
     volume: (host folder, container path), a folder the grader made; never anything else of the host.
     devices, device_requests, read_only: what hands a GPU over (graders.checks.gpu), and nothing else.
+    network, dns: the run's own network and the name servers the embedded DNS forwards to (graders.netpolicy).
     """
     tc = DockerContainer(image)
     for key, value in (env or {}).items():
@@ -212,6 +209,8 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
         kwargs["device_requests"] = list(device_requests)
     if health is not None:
         kwargs["healthcheck"] = health
+    if dns:
+        kwargs["dns"] = list(dns)
     tc.with_kwargs(**kwargs)
     try:
         tc.start()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import re
 import shutil
+import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ import docker.errors
 from docker import DockerClient
 
 from graders.errors import EngineUnavailable
-from graders.labels import RUN_LABEL, image_reference
+from graders.labels import OWNER_LABEL, RUN_LABEL, image_reference, is_run_id, run_of_tag
 
 # testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -89,19 +93,36 @@ def labelled(run_id: str | None = None) -> SweepCount:
     )
 
 
-def sweep(run_id: str | None = None) -> SweepCount:
-    """Remove the containers, images, volumes and networks of one run (or of every run). Returns what it removed."""
+def sweep(run_id: str | None = None, *, spare: Collection[str] = ()) -> SweepCount:
+    """Remove the containers, images, volumes and networks of one run (or of every run but those in `spare`:
+    runs still in flight). Returns what it removed.
+
+    Images go by tag, and only tags of grading runs (mastery-grade/<name>:<run id>): an image that also
+    carries another name (the learner's own `docker build -t app .` of the same steps gives the same image)
+    keeps it.
+    """
+    if run_id is not None and not is_run_id(run_id):
+        raise ValueError(f"not a run id: {run_id!r}")  # an empty one would mean every run
     c = client()
     flt = {"label": f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL}
+    spared = set(spare)
+
+    def doomed(labels: dict[str, str] | None) -> bool:
+        return (labels or {}).get(RUN_LABEL) not in spared
+
     removed = [0, 0, 0, 0]
     for container in c.containers.list(all=True, filters=flt):
         try:
-            container.remove(force=True, v=True)
-            removed[0] += 1
+            if doomed(container.labels):
+                container.remove(force=True, v=True)
+                removed[0] += 1
         except docker.errors.NotFound:
             pass
     for image in c.images.list(filters={"reference": image_reference(run_id)}):
         for tag in image.tags:
+            run = run_of_tag(tag)
+            if run is None or (run_id is not None and run != run_id) or run in spared:
+                continue
             try:
                 # By tag, with noprune: the layers stay as build cache, which makes the next check fast.
                 c.images.remove(tag, noprune=True)
@@ -110,28 +131,89 @@ def sweep(run_id: str | None = None) -> SweepCount:
                 pass
     for network in c.networks.list(filters=flt):
         try:
-            network.remove()
-            removed[3] += 1
+            if doomed(network.attrs.get("Labels")):
+                network.remove()
+                removed[3] += 1
         except docker.errors.NotFound:
             pass
     for volume in c.volumes.list(filters=flt):
         try:
-            volume.remove(force=True)
-            removed[2] += 1
+            if doomed(volume.attrs.get("Labels")):
+                volume.remove(force=True)
+                removed[2] += 1
         except docker.errors.NotFound:
             pass
     return SweepCount(*removed)
 
 
-def remove_host_dir(folder: Path, image: str, labels: dict[str, str]) -> None:
+def run_owners() -> dict[str, set[str]]:
+    """Every run that still has labelled containers, networks or volumes, with the owners they name
+    (an empty set: made before runs carried an owner). Images carry no labels, only their run's tag."""
+    c = client()
+    flt = {"label": RUN_LABEL}
+    found: dict[str, set[str]] = {}
+    labelled_objects: list[dict[str, str] | None] = [x.labels for x in c.containers.list(all=True, filters=flt)]
+    labelled_objects += [x.attrs.get("Labels") for x in c.networks.list(filters=flt)]
+    labelled_objects += [x.attrs.get("Labels") for x in c.volumes.list(filters=flt)]
+    for labels in labelled_objects:
+        run = (labels or {}).get(RUN_LABEL, "")
+        owners = found.setdefault(run, set())
+        if (labels or {}).get(OWNER_LABEL):
+            owners.add((labels or {})[OWNER_LABEL])
+    return found
+
+
+def remove_host_dir(folder: Path, image: str, labels: dict[str, str], timeout_s: float = 60.0) -> None:
     """Remove a host folder a container wrote into. Files it made as another user (root) are removed by a
-    short-lived container of `image`, rather than left on the learner's machine."""
+    short-lived container of `image` (a base image the lab names, never the learner's own build), without
+    network, under limits, and given `timeout_s` before it is removed by force."""
     shutil.rmtree(folder, ignore_errors=True)
     if not folder.exists():
         return
+    container = None
     try:
-        client().containers.run(image, ["sh", "-c", "rm -rf /v/* /v/.[!.]*"], user="0", entrypoint=[], labels=labels,
-                                volumes={str(folder): {"bind": "/v", "mode": "rw"}}, remove=True, network_mode="none")
-    except docker.errors.DockerException as exc:
+        container = client().containers.run(
+            image, ["sh", "-c", "rm -rf /v/* /v/.[!.]*"], user="0", entrypoint=[], labels=labels, detach=True,
+            volumes={str(folder): {"bind": "/v", "mode": "rw"}}, network_mode="none", mem_limit=256 * 2**20,
+            pids_limit=32, security_opt=["no-new-privileges"])
+        container.wait(timeout=timeout_s)
+    except Exception as exc:  # a wait that timed out raises requests' own exception types
         log.debug("could not empty %s: %s", folder, exc)
+    finally:
+        if container is not None:
+            with contextlib.suppress(docker.errors.DockerException):
+                container.remove(force=True)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
+
+
+def remove_step_containers(since: float, commands: list[list[str]], wait_s: float = 10.0) -> int:
+    """Remove the step containers a failed classic build left: the classic builder removes a failed step's
+    container only when asked (`--force-rm`, which `docker compose build` does not pass), and one killed
+    for memory stays. Only a container created since `since` (epoch seconds), from an image ID (as the
+    builder makes them), and running exactly one of this build's RUN commands is a match: nothing else
+    on the engine is touched. Waits up to `wait_s` for a cancelled step to stop first."""
+    removed = 0
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = [c for c in client().api.containers(all=True)
+                 if c.get("Created", 0) >= int(since) and c.get("ImageID") and _is_step(c, commands)]
+        running = [c for c in found if c.get("State") == "running"]
+        if not running or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    for container in found:
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            client().api.remove_container(container["Id"], force=True, v=True)
+            removed += 1
+    return removed
+
+
+def _is_step(container: dict[str, Any], commands: list[list[str]]) -> bool:
+    if not IMAGE_ID.fullmatch(str(container.get("Image") or "")) or (container.get("Labels") or {}).get(
+            "com.docker.compose.project"):
+        return False
+    inspect = client().api.inspect_container(container["Id"])
+    return list((inspect.get("Config") or {}).get("Cmd") or []) in commands

@@ -31,7 +31,16 @@ class BuildFailed(GraderError):
 
 
 class BuildTimedOut(BuildFailed):
-    pass
+    """The build ran past the lab's overall build limit (build_timeout_s) and was stopped."""
+
+
+class BuildStalled(BuildFailed):
+    """The build showed no progress (no output line, no step finished) for build_stall_s and was stopped:
+    told apart from a slow build so the message can name the step that hangs."""
+
+    def __init__(self, message: str, hint: str = "", log_tail: str = "", step: str = "") -> None:
+        super().__init__(message, hint, log_tail)
+        self.step = step
 
 
 class ContainerFailed(GraderError):
@@ -40,3 +49,13 @@ class ContainerFailed(GraderError):
 
 class ImageError(GraderError):
     """A base image could not be pulled or built."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived while grading. A KeyboardInterrupt, not an Exception, so that it unwinds
+    through every `finally` (the run's teardown) exactly as Ctrl-C does, and no `except Exception` in a
+    step swallows it as a grader bug."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import socket
 import uuid
 
 RUN_LABEL = "io.mastery.run"
 LAB_LABEL = "io.mastery.lab"
+# Who made a run: the registry of runs in flight (graders/runs.py) is one user's on one machine, so a
+# sweep can only tell whether a run of the same owner is still in flight.
+OWNER_LABEL = "io.mastery.owner"
 STAND_IN_LABEL = "io.mastery.stand-in"
 STAND_IN_FOR_LABEL = "io.mastery.stand-in.for"
 STAND_IN_REVISION_LABEL = "io.mastery.stand-in.revision"  # which recipe made it: another one means rebuild
@@ -25,9 +32,31 @@ def image_reference(run_id: str | None = None) -> str:
     return f"{IMAGE_REPO}/*:{run_id}" if run_id else f"{IMAGE_REPO}/*"
 
 
+_RUN_ID = re.compile(r"[0-9a-f]{12}")
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def is_run_id(text: str) -> bool:
+    """Whether text is a run id as new_run_id makes them: a sweep acts on nothing else (an empty one means all)."""
+    return _RUN_ID.fullmatch(text) is not None
+
+
+def run_of_tag(tag: str) -> str | None:
+    """The run id of a grading run's image tag (mastery-grade/<name>:<run id>); None for any other tag."""
+    repo, _, run = tag.rpartition(":")
+    if not repo.startswith(f"{IMAGE_REPO}/") or "/" in run or not is_run_id(run):
+        return None
+    return run
+
+
+@functools.cache
+def owner() -> str:
+    """This user on this machine (uid@hostname): the owner whose registry knows whether its runs are in flight."""
+    return f"{os.getuid()}@{socket.gethostname()}"
+
+
 def run_labels(run_id: str, lab_id: str) -> dict[str, str]:
-    return {RUN_LABEL: run_id, LAB_LABEL: lab_id}
+    return {RUN_LABEL: run_id, LAB_LABEL: lab_id, OWNER_LABEL: owner()}

@@ -12,7 +12,8 @@ import warnings
 from pathlib import Path
 
 from graders import report as report_mod
-from graders.errors import GraderError
+from graders import runs
+from graders.errors import GraderError, Interrupted
 from graders.labs import get_lab
 from graders.results import GradeReport, Status
 from graders.runner import grade
@@ -57,7 +58,11 @@ class NotebookReport:
 
 
 def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
-    """Build and run the lab in `folder` and show the verdict. Never raises: a problem is shown instead."""
+    """Build and run the lab in `folder` and show the verdict. Never raises: a problem is shown instead.
+
+    Only an interruption (the kernel's Interrupt, SIGTERM or SIGHUP when it is shut down) ends the cell, as
+    Ctrl-C would, once whatever the run had started was removed.
+    """
     for name in ("testcontainers", "docker", "urllib3", "graders"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     progress_id = f"mastery-progress-{lab_id}"
@@ -71,7 +76,11 @@ def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
         warnings.simplefilter("ignore")
         try:
             spec = get_lab(lab_id)
-            report = grade(spec, Path(folder), progress=progress)
+            with runs.signals_interrupt():  # a kernel shut down mid-grading cleans up as on "Interrupt"
+                report = grade(spec, Path(folder), progress=progress)
+        except Interrupted as exc:
+            progress(f"{lab_id}: stopped by {exc.signal_name}; whatever the grader had started was removed", done=True)
+            raise
         except GraderError as exc:
             report = GradeReport(lab_id=lab_id, lab_title=lab_id, submission=str(folder),
                                  problem=exc.message + (f" {exc.hint}" if exc.hint else ""))

@@ -23,6 +23,9 @@ def summary(report: GradeReport) -> str:
     line = f"{report.lab_id}: {_points(report.score)}/{_points(report.max_score)} points in {report.seconds:.1f} s"
     if report.skipped_points:
         line += f" ({_points(report.skipped_points)} points skipped on this host, not counted)"
+    if report.grader_failed:
+        line += (f"; the grader itself failed on {report.errors} check{'s' if report.errors != 1 else ''} "
+                 "(marked error): not a verdict on your work, grade again")
     return line
 
 

@@ -81,6 +81,16 @@ class GradeReport:
     def all_passed(self) -> bool:
         return not self.problem and all(r.status in (Status.PASSED, Status.SKIPPED) for r in self.results)
 
+    @property
+    def grader_failed(self) -> bool:
+        """Whether the grader itself failed on some check (`error`): the run says nothing about those, and
+        `mastery check` exits 2 (grading could not be done) rather than 1 (the work has a problem)."""
+        return any(r.status is Status.ERROR for r in self.results)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for r in self.results if r.status is Status.ERROR)
+
     def result(self, name: str) -> CheckResult:
         for r in self.results:
             if r.name == name:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import engine, stack_runner
-from graders.build import build_image
+from graders import disk_budget, engine, netpolicy, runs, stack_runner, staging
+from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
@@ -51,25 +51,32 @@ def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
     results: dict[str, CheckResult] = {}
     engine.client()  # no engine: grading cannot be done (raises EngineUnavailable)
     steps = STACK_STEPS if spec.kind == "compose" else DOCKERFILE_STEPS
-    try:
-        steps.parse(ctx, say)
-        _run_checks(ctx, Phase.STATIC, results)
-        if not ctx.blocker_for(Phase.BUILD):
-            _guarded(ctx, Phase.BUILD, lambda: steps.build(ctx, say))
-        _run_checks(ctx, Phase.BUILD, results)
-        if not ctx.blocker_for(Phase.RUNTIME):
-            _guarded(ctx, Phase.RUNTIME, lambda: steps.start(ctx, say))
-        _run_checks(ctx, Phase.RUNTIME, results)
-    finally:
-        say("Cleaning up")
-        steps.teardown(ctx)
+    # Registered while in flight: a run killed with SIGKILL leaves its lock file unlocked, and the sweep at
+    # the next run's start removes what it made. Runs of other processes in flight hold their lock: untouched.
+    with runs.registered(ctx.run_id) as registration:
+        runs.sweep_stale_quietly()
+        try:
+            steps.parse(ctx, say)
+            _run_checks(ctx, Phase.STATIC, results)
+            if not ctx.blocker_for(Phase.BUILD):
+                _guarded(ctx, Phase.BUILD, lambda: steps.build(ctx, say))
+            _run_checks(ctx, Phase.BUILD, results)
+            if not ctx.blocker_for(Phase.RUNTIME):
+                _guarded(ctx, Phase.RUNTIME, lambda: steps.start(ctx, say))
+            _run_checks(ctx, Phase.RUNTIME, results)
+        finally:
+            with runs.signals_deferred():  # a SIGTERM now waits until everything is removed
+                say("Cleaning up")
+                steps.teardown(ctx)
+                registration.done()
     report.results = [results[c.name] for c in spec.checks]
     report.seconds = time.monotonic() - started
     return report
 
 
 def _guarded(ctx: GradingContext, phase: Phase, step: Callable[[], None]) -> None:
-    """A grader bug in a phase blocks the checks that need it, with a message; it never escapes as a traceback."""
+    """A grader bug in a phase blocks the checks that need it: they become `error` (not `failed`) with the
+    problem in their message, and the report says the grader failed. It never escapes as a traceback."""
     try:
         step()
     except Exception as exc:
@@ -79,32 +86,40 @@ def _guarded(ctx: GradingContext, phase: Phase, step: Callable[[], None]) -> Non
 
 
 def _parse(ctx: GradingContext, say: Progress) -> None:
+    """Stage the build context (the grader's copy, the only folder it reads and builds), then parse its Dockerfile.
+    A context too large to copy is the build's verdict; the Dockerfile is still judged, from the folder,
+    which staging found free of links out of it."""
     say("Reading the Dockerfile")
-    path = ctx.submission / "Dockerfile"
     try:
-        ctx.dockerfile = parse_dockerfile(path)
+        try:
+            ctx.build_dir = _stage(ctx)
+        except staging.TooLarge as exc:
+            ctx.build_error = BuildFailed(exc.message, exc.hint)
+            ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint,
+                                                summary="the image must build first (see image_builds).")
+        ctx.dockerfile = parse_dockerfile((ctx.build_dir or ctx.submission) / "Dockerfile")
     except SubmissionError as exc:
-        ctx.blockers[Phase.STATIC] = Blocker("parse", exc.message, exc.hint,
+        message = exc.message.replace(f" in {ctx.build_dir}.", " in your folder.") if ctx.build_dir else exc.message
+        ctx.blockers[Phase.STATIC] = Blocker("parse", message, exc.hint,
                                              summary="the Dockerfile must parse first (see dockerfile_valid).")
 
 
 def _stage(ctx: GradingContext) -> Path:
-    """The folder to build: the submission itself, or a copy with the lab's planted files."""
-    if not ctx.spec.plant:
-        return ctx.submission
-    staged = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-")) / "context"
-    shutil.copytree(ctx.submission, staged, symlinks=True)
-    for name, content in ctx.spec.plant:
-        (staged / name).parent.mkdir(parents=True, exist_ok=True)
-        (staged / name).write_text(content)
-    return staged
+    """A copy of the build context with the lab's planted files: what the builder would be sent (the ignore
+    file that applies leaves the rest out), plus the files the learner hands in."""
+    ignore = next((name for name in ("Dockerfile.dockerignore", ".dockerignore")
+                   if (ctx.submission / name).is_file() and not (ctx.submission / name).is_symlink()), None)
+    return staging.stage(ctx.submission, ctx.spec.id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
+                         ignore_file=ignore, keep=(*ctx.spec.files, ".dockerignore", "Dockerfile.dockerignore"),
+                         too_large=("The build context", "Add data, model files and .git to .dockerignore: they do not "
+                                    "belong in the image."))
 
 
 def _build(ctx: GradingContext, say: Progress) -> None:
     say("Building the image")
     assert ctx.dockerfile is not None
     tag = image_tag(ctx.spec.id, ctx.run_id)
-    ctx.build_dir = _stage(ctx)
+    assert ctx.build_dir is not None
     steps = 0
 
     def on_line(line: str) -> None:
@@ -116,7 +131,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
     try:
         ctx.build = build_image(ctx.build_dir, ctx.build_dir / ctx.dockerfile.path.name, tag, {},
                                 timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
-                                memory_bytes=ctx.spec.limits.memory_bytes, on_line=on_line)
+                                limits=ctx.spec.limits, on_line=on_line)
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
     except BuildFailed as exc:
         ctx.build_error = exc
@@ -139,9 +154,13 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         ctx.volume_dir = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-volume-"))
         ctx.volume_dir.chmod(0o777)  # whichever user the learner's image runs as may write here
         volume = (str(ctx.volume_dir), ctx.spec.volume)
+    labels = run_labels(ctx.run_id, ctx.spec.id)
     try:
-        ctx.container = start_container(ctx.build.image_id, run_labels(ctx.run_id, ctx.spec.id), limits,
-                                        ctx.spec.port, health, env=env, volume=volume)
+        # Its own network, not the default bridge: it reaches nothing but itself (removed by the run's sweep).
+        network = netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=ctx.spec.port is not None,
+                                               internet=ctx.spec.internet)
+        ctx.container = start_container(ctx.build.image_id, labels, limits, ctx.spec.port, health, env=env, volume=volume,
+                                        network=network, dns=netpolicy.container_dns(internet=ctx.spec.internet))
     except ContainerFailed as exc:
         ctx.blockers[Phase.RUNTIME] = Blocker("start", exc.message, exc.hint)
         return
@@ -182,6 +201,9 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
     host_reason = check.skip_unless() if check.skip_unless else None
     if host_reason:
         outcome = Outcome.skipped(host_reason)
+    elif blocker is not None and blocker.kind == "error":
+        # The grader failed, not the submission: an error with the grader's problem, never a 0 for the learner.
+        outcome = Outcome(Status.ERROR, *blocker.for_dependents())
     elif blocker is not None and blocker.kind != check.reports:
         outcome = Outcome.failed(*blocker.for_dependents())
     else:
@@ -199,13 +221,13 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
 
 def _teardown(ctx: GradingContext) -> None:
     """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
-    if ctx.build_dir is not None and ctx.build_dir != ctx.submission:
+    if ctx.build_dir is not None:
         shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
     if ctx.container is not None:
         ctx.container.stop()
     if ctx.volume_dir is not None:
-        engine.remove_host_dir(ctx.volume_dir, ctx.build.image_id if ctx.build else ctx.spec.base_images[0],
-                               run_labels(ctx.run_id, ctx.spec.id))
+        engine.remove_host_dir(ctx.volume_dir, ctx.spec.base_images[0], run_labels(ctx.run_id, ctx.spec.id))
+    disk_budget.trim(ctx)  # while the run's images still carry its tags: any over the budget go with their layers
     if ctx.build is not None:
         try:
             engine.client().images.remove(ctx.build.tag, noprune=True)

@@ -82,6 +82,15 @@ class Limits:
     nano_cpus: int = 2_000_000_000
     health_interval_s: float = 0.1  # the interval the grader runs the learner's HEALTHCHECK with
     compose_health_interval_s: float = 0.5  # the same for a stack's services, which are more at once
+    # What a run's builds may leave on disk as cache (graders/disk_budget.py). The biggest lab image measured
+    # 1.0 GB (ds-stack's mlflow: its 987 MB base and one pip install); the most a lab's own steps add
+    # above their base is 0.59 GB (slim-image's bloated original). 3 GiB keeps every lab's layers, and so
+    # a second check's speed; an image adding more, or a failed build's step images over it, are removed.
+    keep_cache_bytes: int = 3 * 2**30
+    # The engine's whole BuildKit cache (every project's, not only grading's) is pruned to this, least
+    # recently used first, when a run leaves it bigger: Docker Desktop's own default garbage collection
+    # keeps 20 GB, so the grader never cuts below what the engine would keep anyway.
+    keep_build_cache_bytes: int = 20 * 2**30
     max_replicas: int = 5  # a stack asking for more is refused; `--scale` by a check stays within it
 
 
@@ -109,6 +118,9 @@ class LabSpec:
     # A folder the grader makes and mounts at this path in the container (a learner's notebook folder);
     # the only host mount a run ever gets.
     volume: str | None = None
+    # Whether the graded container or stack may reach the internet at run time. Without it (every lab so far) it
+    # reaches its own services only (graders/netpolicy.py); builds are not affected.
+    internet: bool = False
 
     @property
     def total_points(self) -> float:

@@ -113,12 +113,19 @@ class Stack:
             self.compose.timeout_s = saved
         return proc.stdout.decode(errors="replace")
 
-    def build(self, timeout_s: float, stall_s: float, on_line: Callable[[str], None] | None = None) -> float:
+    def build(self, timeout_s: float, stall_s: float, on_line: Callable[[str], None] | None = None,
+              limit_flags: list[str] | None = None) -> float:
         """`docker compose build`, stopped (and so cancelled on the engine) when it runs past `timeout_s` or
-        prints nothing for `stall_s`; raises StackCommandFailed, BuildTimedOut or BuildStalled."""
+        prints nothing for `stall_s`; raises StackCommandFailed, BuildTimedOut or BuildStalled.
+
+        limit_flags: the classic builder's limits (`--memory`), which only it honours: given, the build runs
+        with DOCKER_BUILDKIT=0; None, with BuildKit (a Dockerfile that needs it), which no flag limits."""
         self.built = True
-        argv = [*self.compose.docker_compose_command(), "--progress", "plain", "build"]
-        watched = run_watched(argv, env=compose_env(), cwd=self.file.parent, timeout_s=timeout_s, stall_s=stall_s,
+        env = compose_env()
+        if limit_flags is not None:
+            env["DOCKER_BUILDKIT"] = "0"
+        argv = [*self.compose.docker_compose_command(), "--progress", "plain", "build", *(limit_flags or [])]
+        watched = run_watched(argv, env=env, cwd=self.file.parent, timeout_s=timeout_s, stall_s=stall_s,
                               on_line=on_line, what="The stack's build")
         if watched.returncode != 0:
             raise StackCommandFailed(f"`docker compose build` failed (exit {watched.returncode}): {gist(chr(10).join(watched.lines))}",

@@ -7,14 +7,16 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import docker.errors
 
-from graders import compose_model, engine, staging
-from graders.build import MAX_CONTEXT_BYTES
+from graders import compose_model, disk_budget, engine, staging
+from graders.build import MAX_CONTEXT_BYTES, compose_build_flags
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
+from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, SubmissionError
 from graders.labels import run_labels
 from graders.spec import Phase
@@ -49,7 +51,7 @@ def parse(ctx: GradingContext, say: Say) -> None:
 
 def build(ctx: GradingContext, say: Say) -> None:
     assert ctx.compose is not None and ctx.build_dir is not None
-    model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits)
+    model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet)
     effective_file = ctx.build_dir.parent / EFFECTIVE_FILE
     effective_file.write_text(json.dumps(model, indent=1))
     ctx.stack = Stack(effective_file, model["name"], timeout_s=ctx.spec.limits.run_timeout_s)
@@ -62,11 +64,53 @@ def build(ctx: GradingContext, say: Say) -> None:
             say(f"Building: {line[:70]}")
 
     try:
-        ctx.stack.build(ctx.spec.limits.build_timeout_s, ctx.spec.limits.build_stall_s, on_line)
+        limits = ctx.spec.limits
+        flags = None if _needs_buildkit(ctx) else compose_build_flags(limits)
+        started = time.time()
+        try:
+            ctx.stack.build(limits.build_timeout_s, limits.build_stall_s, on_line, flags)
+        except (StackCommandFailed, BuildFailed):
+            if flags is not None:
+                engine.remove_step_containers(started - 1, _run_commands(ctx))
+            raise
     except (StackCommandFailed, BuildFailed) as exc:
         ctx.blockers[Phase.BUILD] = Blocker("build", f"The stack's images did not build: {exc.message}",
                                             exc.hint or "Run `docker compose build` in your folder to see the whole log.",
                                             summary="the stack's images must build first (see stack_builds).")
+
+
+def _needs_buildkit(ctx: GradingContext) -> bool:
+    """Whether a service's Dockerfile needs BuildKit (RUN --mount, heredocs...). Only the classic builder
+    takes a memory limit for its steps, so the stack builds with it unless a Dockerfile needs BuildKit (or
+    cannot be read here: then the build's own message says why)."""
+    assert ctx.compose is not None
+    for service in ctx.compose.services.values():
+        build = service.get("build")
+        if not isinstance(build, dict):
+            continue
+        try:
+            if parse_dockerfile(Path(build["context"]) / build.get("dockerfile", "Dockerfile")).needs_buildkit:
+                return True
+        except (SubmissionError, KeyError):
+            return True
+    return False
+
+
+def _run_commands(ctx: GradingContext) -> list[list[str]]:
+    """The command lines the classic builder gives the step containers of the stack's RUN instructions."""
+    assert ctx.compose is not None
+    found = []
+    for service in ctx.compose.services.values():
+        build = service.get("build")
+        if not isinstance(build, dict):
+            continue
+        try:
+            parsed = parse_dockerfile(Path(build["context"]) / build.get("dockerfile", "Dockerfile"))
+        except (SubmissionError, KeyError):
+            continue
+        found += [list(ins.args) if ins.is_json else ["/bin/sh", "-c", " ".join(ins.args)]
+                  for ins in parsed.instructions if ins.keyword == "RUN"]
+    return found
 
 
 def start(ctx: GradingContext, say: Say) -> None:
@@ -129,6 +173,7 @@ def teardown(ctx: GradingContext) -> None:
             ctx.stack.remove_anonymous_volumes()
         except docker.errors.APIError as exc:
             log.debug("could not remove a volume: %s", exc)
+    disk_budget.trim(ctx)  # while the run's images still carry its tags: any over the budget go with their layers
     try:
         engine.sweep(ctx.run_id)  # containers, networks and volumes carry the run label; images the run's tag
     except docker.errors.APIError as exc:

@@ -24,16 +24,24 @@ from graders.errors import SubmissionError
 
 SKIP = frozenset({".ipynb_checkpoints", "__pycache__"})
 MAX_PROBLEMS_SHOWN = 5
+FOLDER_TOO_LARGE = ("Your folder", "Keep data sets and models out of the lab's folder: mount them, or let a service "
+                    "download them.")
+
+
+class TooLarge(SubmissionError):
+    """The folder holds more than the grader copies; nothing was copied."""
 
 
 def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tuple[str, str]] = (),
-          ignore_file: str | None = None, keep: tuple[str, ...] = (), skip_suffixes: tuple[str, ...] = ()) -> Path:
+          ignore_file: str | None = None, keep: tuple[str, ...] = (), skip_suffixes: tuple[str, ...] = (),
+          too_large: tuple[str, str] = FOLDER_TOO_LARGE) -> Path:
     """Copy `submission` into a fresh temporary folder (`…/context`) and plant the lab's files there.
 
     ignore_file: a .dockerignore-style file of the submission whose patterns leave paths out of the copy
     (a Dockerfile lab's build context: its data folder need not be copied, nor count against the limit);
     `keep` (the Dockerfile, the ignore file) is copied whatever the patterns say, as the builder reads it.
-    Raises SubmissionError, before anything is copied, for what the grader refuses to follow or read."""
+    Raises SubmissionError, before anything is copied, for what the grader refuses to follow or read, and
+    TooLarge (what, hint: `too_large`) when the files to copy hold more than `max_bytes`."""
     root = submission.resolve()
     included = sorted(set(_included(root, ignore_file)) | {k for k in keep if os.path.lexists(root / k)})
     entries, problems, total = [], [], 0
@@ -53,9 +61,9 @@ def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tupl
         raise SubmissionError(f"The grader does not follow links out of your folder, nor read pipes or devices: {shown}.",
                               "Replace each link by the file itself (cp --dereference), or remove it from the lab's folder.")
     if total > max_bytes:
-        raise SubmissionError(f"Your folder holds more than {max_bytes // 2**20} MB; the grader copies it before running it.",
-                              "Keep data sets and models out of the lab's folder (or list them in .dockerignore): mount "
-                              "them, or let a service download them.")
+        what, hint = too_large
+        raise TooLarge(f"{what} holds more than {max_bytes // 2**20} MB; the grader copies it before it builds or runs "
+                       "anything.", hint)
     staged = Path(tempfile.mkdtemp(prefix=f"mastery-{lab_id}-")) / "context"
     staged.mkdir()
     try:

@@ -341,7 +341,7 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
 
             def build(dockerfile: Path, tag: str) -> BuildResult:
                 return build_image(copy, dockerfile, tag, {}, timeout_s=limits.build_timeout_s, buildkit=True,
-                                   memory_bytes=limits.memory_bytes, full_log=True)
+                                   limits=limits, full_log=True)
 
             try:
                 # With the cache mounts first, while they hold what the graded build left in them.

@@ -52,7 +52,7 @@ def dependency_layer_cached(points: float, source_file: str, name: str = "depend
             try:
                 rebuilt = build_image(copy, copy / ctx.dockerfile.path.name, tag, {},
                                       timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
-                                      memory_bytes=ctx.spec.limits.memory_bytes, full_log=True)
+                                      limits=ctx.spec.limits, full_log=True)
             except BuildFailed as exc:
                 return Outcome.failed(f"After a one-line edit of {source_file} the image no longer built: {exc.message}",
                                       exc.hint)

@@ -49,7 +49,8 @@ def size_fraction_of_reference(points: float, reference: str, fraction: float,
         tag = f"{ctx.build.tag}-reference"
         folder = ctx.spec.starter_dir
         try:
-            ref = build_image(folder, folder / reference, tag, {}, timeout_s=ctx.spec.limits.build_timeout_s)
+            ref = build_image(folder, folder / reference, tag, {}, timeout_s=ctx.spec.limits.build_timeout_s,
+                              limits=ctx.spec.limits)
             ref_size = int(client().images.get(ref.image_id).attrs.get("Size") or 0)
         finally:
             with contextlib.suppress(Exception):
