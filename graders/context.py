@@ -51,6 +51,7 @@ class GradingContext:
     stack: Stack | None = None  # the grader's run of that stack
     stack_seconds: float = 0.0  # how long `up --wait` took
     blockers: dict[Phase, Blocker] = field(default_factory=dict)
+    runtime_deadline: float | None = None  # time.monotonic() by which start and the runtime checks must end
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -6,6 +6,7 @@ Failures become results. Only "grading cannot be done at all" (no engine, unknow
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import secrets
 import shutil
@@ -21,6 +22,7 @@ from graders import disk_budget, engine, netpolicy, runs, stack_runner, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
+from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError, UsageError
 from graders.labels import image_tag, new_run_id, run_labels
@@ -61,6 +63,9 @@ def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
             if not ctx.blocker_for(Phase.BUILD):
                 _guarded(ctx, Phase.BUILD, lambda: steps.build(ctx, say))
             _run_checks(ctx, Phase.BUILD, results)
+            # The runtime phase (start, then every runtime check) has one budget; a check still going at its end
+            # is cut off and the rest are not started, so no submission holds the learner past it.
+            ctx.runtime_deadline = time.monotonic() + spec.limits.health_budget_s + spec.limits.run_timeout_s
             if not ctx.blocker_for(Phase.RUNTIME):
                 _guarded(ctx, Phase.RUNTIME, lambda: steps.start(ctx, say))
             _run_checks(ctx, Phase.RUNTIME, results)
@@ -185,14 +190,43 @@ def _start(ctx: GradingContext, say: Progress) -> None:
 
 def _run_checks(ctx: GradingContext, phase: Phase, results: dict[str, CheckResult]) -> None:
     checks = [c for c in ctx.spec.checks if c.phase == phase]
+    deadline = ctx.runtime_deadline if phase == Phase.RUNTIME else None
     # A stack's checks run one after another, in the spec's order: some of them recreate or scale it.
     if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase) and ctx.spec.kind != "compose":
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(checks)) as pool:
-            for check, result in zip(checks, pool.map(lambda c: _run_one(ctx, c), checks), strict=True):
-                results[check.name] = result
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks))
+        try:
+            futures = {check.name: pool.submit(_run_one, ctx, check) for check in checks}
+            concurrent.futures.wait(futures.values(), timeout=_left(deadline))
+            for check in checks:
+                future = futures[check.name]
+                results[check.name] = future.result() if future.done() else _over_budget(ctx, check)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         return
     for check in checks:
-        results[check.name] = _run_one(ctx, check)
+        left = _left(deadline)
+        try:
+            if left is not None and left <= 0:
+                raise DeadlineExceeded("no time left")
+            results[check.name] = (call_with_deadline(functools.partial(_run_one, ctx, check), left) if left is not None
+                                   else _run_one(ctx, check))
+        except DeadlineExceeded:
+            results[check.name] = _over_budget(ctx, check)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _over_budget(ctx: GradingContext, check: Check) -> CheckResult:
+    """A check the runtime budget did not leave time for (cut off, or never started)."""
+    budget = ctx.spec.limits.health_budget_s + ctx.spec.limits.run_timeout_s
+    return CheckResult(name=check.name, title=check.title, status=Status.FAILED, points=0.0, max_points=check.points,
+                       category=check.category, tags=check.tags,
+                       message=f"Not finished: the running submission used up the {budget:.0f} s the grader gives it "
+                               "(start and every check together) before this check could finish.",
+                       hint="Something answers slowly or not at all: run it yourself and time each request; a check "
+                            "waits only seconds for an answer that should come at once.")
 
 
 def _run_one(ctx: GradingContext, check: Check) -> CheckResult:

@@ -243,3 +243,32 @@ def test_a_stack_build_that_hangs_is_stopped_by_its_no_progress_budget(canaries:
     assert builds.status is Status.FAILED and "showed no progress for 5 s" in builds.message, builds.message
     assert "sleep 100000" in builds.message
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("kind", ["compose", "dockerfile"])
+def test_a_runtime_phase_past_its_budget_is_cut_off(canaries: Path, kind: str, no_leftovers: None) -> None:
+    """A check that would wait for ever (here the check itself, standing in for a stack that never answers)
+    is cut off when the runtime budget (health budget + run timeout) is spent; the checks after it are not
+    started, and the run ends soon after the budget."""
+    import time
+
+    def endless(ctx: GradingContext) -> Outcome:
+        time.sleep(120)
+        return Outcome.passed("never")
+
+    limits = Limits(health_budget_s=10, run_timeout_s=4, build_timeout_s=120)
+    checks = (Check("endless", "Endless", 1, Category.STATE, Phase.RUNTIME, endless),
+              Check("after", "After", 1, Category.STATE, Phase.RUNTIME, lambda ctx: Outcome.passed("ran")))
+    if kind == "compose":
+        spec = replace(SPEC, limits=limits, checks=(*SPEC.checks[:3], *checks))
+        write(canaries)
+    else:
+        spec = replace(SPEC, kind="dockerfile", files=("Dockerfile",), port=8080, limits=limits, checks=checks)
+        (canaries / "Dockerfile").write_text(DOCKERFILE)
+    started = time.monotonic()
+    report = grade(spec, canaries)
+    assert time.monotonic() - started < 60
+    endless_result = report.result("endless")
+    assert endless_result.status is Status.FAILED and "used up the 14 s" in endless_result.message, endless_result.message
+    if kind == "compose":  # one after another: the next check is never started
+        assert report.result("after").message.startswith("Not finished")
