@@ -95,6 +95,7 @@ def load(folder: Path, file_name: str | None = None) -> ComposeModel:
                               "Simplify the file: Compose should read it in well under a second.") from exc
     if proc.returncode != 0:
         said = (proc.stderr.strip().removeprefix("validating ").strip() or proc.stdout.strip()).replace(f"{folder}/", "")
+        said = said.removeprefix(f"{path.name}: ")
         raise SubmissionError(f"`docker compose config` rejected {path.name}: {said[-600:]}",
                               "Fix what Compose names above; `docker compose config` shows the same message on your machine.")
     warnings = [line.strip() for line in proc.stderr.splitlines() if "level=warning" in line or line.startswith("WARN")]

@@ -31,7 +31,10 @@ PLAIN_SERVICE_KEYS = {"command", "entrypoint", "environment", "expose", "user", 
                       "stop_signal", "stop_grace_period", "init", "hostname", "domainname", "tty", "stdin_open",
                       "profiles", "container_name", "platform", "image", "healthcheck", "depends_on", "tmpfs",
                       "group_add", "mem_limit", "memswap_limit", "mem_reservation", "cpus", "pids_limit", "shm_size",
-                      "scale", "gpus", "attach"}
+                      "scale", "gpus", "attach",
+                      # dropping capabilities is always allowed; secrets and configs name the stack's own (judged at
+                      # the top level); env files were judged before Compose read them (unsafe_reads)
+                      "cap_drop", "secrets", "configs", "env_file"}
 WHY_NOT = {
     "privileged": "gives the container the whole host",
     "network_mode": "joins another network namespace (the host's or another container's)",
@@ -220,10 +223,6 @@ def _cap_add(value: Any, _: Path) -> list[str]:
             "Docker's defaults (e.g. NET_BIND_SERVICE)"] if extra else []
 
 
-def _cap_drop(value: Any, _: Path) -> list[str]:
-    return []  # dropping is always allowed
-
-
 def _security_opt(value: Any, _: Path) -> list[str]:
     bad = [str(o) for o in value or [] if not NO_NEW_PRIVILEGES.fullmatch(str(o).replace(" ", ""))]
     return [f"sets `security_opt: {', '.join(bad)}`; only no-new-privileges is allowed"] if bad else []
@@ -257,11 +256,6 @@ def _deploy(value: Any, _: Path) -> list[str]:
     return why
 
 
-def _service_list(value: Any, _: Path) -> list[str]:
-    """Service-level `secrets:`/`configs:`: references to the stack's own, mounted as files."""
-    return []
-
-
 def _networks(value: Any, _: Path) -> list[str]:
     why = []
     for network, options in (value or {}).items():
@@ -281,10 +275,6 @@ def _build(value: Any, _: Path) -> list[str]:
     return why
 
 
-def _env_file(value: Any, _: Path) -> list[str]:
-    return []  # judged before Compose read it (unsafe_reads)
-
-
 def _pull_policy(value: Any, _: Path) -> list[str]:
     return [] if value in ("missing", "never", "if_not_present", "build", "") else [f"sets `pull_policy: {value}`"]
 
@@ -295,9 +285,8 @@ def _ports(value: Any, _: Path) -> list[str]:
 
 
 SERVICE_JUDGES: dict[str, Callable[[Any, Path], list[str]]] = {
-    "volumes": _volumes, "cap_add": _cap_add, "cap_drop": _cap_drop, "security_opt": _security_opt, "logging": _logging,
-    "restart": _restart, "deploy": _deploy, "secrets": _service_list, "configs": _service_list, "networks": _networks,
-    "build": _build, "env_file": _env_file, "pull_policy": _pull_policy, "ports": _ports,
+    "volumes": _volumes, "cap_add": _cap_add, "security_opt": _security_opt, "logging": _logging, "restart": _restart,
+    "deploy": _deploy, "networks": _networks, "build": _build, "pull_policy": _pull_policy, "ports": _ports,
 }
 
 
