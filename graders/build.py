@@ -22,6 +22,7 @@ from docker.utils.build import exclude_paths
 
 from graders.errors import BuildFailed, GraderError
 from graders.spec import Limits
+from graders.staging import ignore_patterns
 from graders.watch import LOG_TAIL_LINES, run_watched
 
 MAX_CONTEXT_BYTES = 300 * 1024 * 1024
@@ -82,9 +83,7 @@ def context_size(folder: Path, limit: int = MAX_CONTEXT_BYTES) -> int:
 
     A learner's data folder listed in .dockerignore does not count: that is exactly what it is for.
     """
-    ignore = folder / ".dockerignore"
-    patterns = [line.strip() for line in ignore.read_text(errors="replace").splitlines()
-                if line.strip() and not line.lstrip().startswith("#")] if ignore.is_file() else []
+    patterns = ignore_patterns(folder / ".dockerignore")
     total = 0
     for rel in exclude_paths(str(folder), patterns):
         path = folder / rel

@@ -124,19 +124,24 @@ def compose_env() -> dict[str, str]:
     return env
 
 
+def _variables(service: Any) -> tuple[Any, Any]:
+    """A service's `environment` and `build.args`, as written or as resolved (a map, a list, or None)."""
+    if not isinstance(service, dict):
+        return None, None
+    build = service.get("build")
+    return service.get("environment"), build.get("args") if isinstance(build, dict) else None
+
+
 def _forget_grader_env(raw: dict[str, Any], model: dict[str, Any], env: dict[str, str]) -> None:
     """Drop what Compose filled in from the grader's own environment: a variable or build argument written
     without a value gets the value of the same name from the environment Compose ran in (`HOME`, `PATH`)."""
     for name, service in (model.get("services") or {}).items():
-        written = (raw.get("services") or {}).get(name) or {}
-        for where, declared in ((service.get("environment"), written.get("environment") if isinstance(written, dict) else None),
-                                ((service.get("build") or {}).get("args"),
-                                 (written.get("build") or {}).get("args") if isinstance(written, dict)
-                                 and isinstance(written.get("build"), dict) else None)):
-            if not isinstance(where, dict):
+        written = _variables((raw.get("services") or {}).get(name))
+        for resolved, declared in zip(_variables(service), written, strict=True):
+            if not isinstance(resolved, dict):
                 continue
-            for key in [k for k, v in where.items() if k in env and v == env[k] and _without_value(declared, k)]:
-                where[key] = None
+            for key in [k for k, v in resolved.items() if k in env and v == env[k] and _without_value(declared, k)]:
+                resolved[key] = None
 
 
 def _without_value(declared: Any, key: str) -> bool:
@@ -260,10 +265,10 @@ def _positive(value: Any) -> bool:
 def _drop_unset(service: dict[str, Any]) -> None:
     """A variable or build argument without a value is not set (Compose would fill it in from the grader's
     environment when it runs the grader's file)."""
-    for holder in (service, service.get("build") or {}):
-        key = "environment" if holder is service else "args"
-        if isinstance(holder.get(key), dict):
-            holder[key] = {k: v for k, v in holder[key].items() if v is not None}
+    for variables in _variables(service):
+        if isinstance(variables, dict):
+            for key in [k for k, v in variables.items() if v is None]:
+                del variables[key]
 
 
 def declared_memory(service: dict[str, Any]) -> int | None:

@@ -16,7 +16,7 @@ from graders.build import MAX_CONTEXT_BYTES, compose_build_flags
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
-from graders.dockerfile_model import parse_dockerfile
+from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 from graders.errors import BuildFailed, SubmissionError
 from graders.labels import run_labels
 from graders.spec import Phase
@@ -65,13 +65,14 @@ def build(ctx: GradingContext, say: Say) -> None:
 
     try:
         limits = ctx.spec.limits
-        flags = None if _needs_buildkit(ctx) else compose_build_flags(limits)
+        dockerfiles = _dockerfiles(ctx)
+        flags = None if _needs_buildkit(dockerfiles) else compose_build_flags(limits)
         started = time.time()
         try:
             ctx.stack.build(limits.build_timeout_s, limits.build_stall_s, on_line, flags)
         except (StackCommandFailed, BuildFailed):
             if flags is not None:
-                engine.remove_step_containers(started - 1, _run_commands(ctx))
+                engine.remove_step_containers(started - 1, _run_commands(dockerfiles))
             raise
     except (StackCommandFailed, BuildFailed) as exc:
         ctx.blockers[Phase.BUILD] = Blocker("build", f"The stack's images did not build: {exc.message}",
@@ -79,38 +80,32 @@ def build(ctx: GradingContext, say: Say) -> None:
                                             summary="the stack's images must build first (see stack_builds).")
 
 
-def _needs_buildkit(ctx: GradingContext) -> bool:
-    """Whether a service's Dockerfile needs BuildKit (RUN --mount, heredocs...). Only the classic builder
-    takes a memory limit for its steps, so the stack builds with it unless a Dockerfile needs BuildKit (or
-    cannot be read here: then the build's own message says why)."""
+def _dockerfiles(ctx: GradingContext) -> list[ParsedDockerfile | None]:
+    """The Dockerfile of each service that builds, parsed; None for one that cannot be read here (the
+    build's own message will say why)."""
     assert ctx.compose is not None
+    found: list[ParsedDockerfile | None] = []
     for service in ctx.compose.services.values():
         build = service.get("build")
         if not isinstance(build, dict):
             continue
         try:
-            if parse_dockerfile(Path(build["context"]) / build.get("dockerfile", "Dockerfile")).needs_buildkit:
-                return True
+            found.append(parse_dockerfile(Path(build["context"]) / build.get("dockerfile", "Dockerfile")))
         except (SubmissionError, KeyError):
-            return True
-    return False
-
-
-def _run_commands(ctx: GradingContext) -> list[list[str]]:
-    """The command lines the classic builder gives the step containers of the stack's RUN instructions."""
-    assert ctx.compose is not None
-    found = []
-    for service in ctx.compose.services.values():
-        build = service.get("build")
-        if not isinstance(build, dict):
-            continue
-        try:
-            parsed = parse_dockerfile(Path(build["context"]) / build.get("dockerfile", "Dockerfile"))
-        except (SubmissionError, KeyError):
-            continue
-        found += [list(ins.args) if ins.is_json else ["/bin/sh", "-c", " ".join(ins.args)]
-                  for ins in parsed.instructions if ins.keyword == "RUN"]
+            found.append(None)
     return found
+
+
+def _needs_buildkit(dockerfiles: list[ParsedDockerfile | None]) -> bool:
+    """Whether a Dockerfile needs BuildKit (RUN --mount, heredocs...), or cannot be read. Only the classic
+    builder takes a memory limit for its steps, so the stack builds with it unless one does."""
+    return any(parsed is None or parsed.needs_buildkit for parsed in dockerfiles)
+
+
+def _run_commands(dockerfiles: list[ParsedDockerfile | None]) -> list[list[str]]:
+    """The command lines the classic builder gives the step containers of the stack's RUN instructions."""
+    return [list(ins.args) if ins.is_json else ["/bin/sh", "-c", " ".join(ins.args)]
+            for parsed in dockerfiles if parsed is not None for ins in parsed.instructions if ins.keyword == "RUN"]
 
 
 def start(ctx: GradingContext, say: Say) -> None:

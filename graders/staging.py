@@ -81,13 +81,18 @@ def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tupl
     return staged
 
 
+def ignore_patterns(ignore: Path) -> list[str]:
+    """The patterns of a .dockerignore-style file (comments and blank lines left out); none when it is not
+    a regular file (a link is not followed)."""
+    if not ignore.is_file() or ignore.is_symlink():
+        return []
+    return [line.strip() for line in ignore.read_text(errors="replace").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
 def _included(root: Path, ignore_file: str | None) -> list[str]:
     """Relative paths of the folder (folders and files), minus those the ignore file leaves out."""
-    patterns: list[str] = []
-    ignore = root / ignore_file if ignore_file else None
-    if ignore is not None and ignore.is_file() and not ignore.is_symlink():
-        patterns = [line.strip() for line in ignore.read_text(errors="replace").splitlines()
-                    if line.strip() and not line.lstrip().startswith("#")]
+    patterns = ignore_patterns(root / ignore_file) if ignore_file else []
     return sorted(exclude_paths(str(root), patterns))
 
 
