@@ -161,7 +161,7 @@ def built_image_tag(lab_id: str, service: str, run_id: str) -> str:
 
 
 def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *,
-              internet: bool = False) -> dict[str, Any]:
+              internet: bool = False, front_image: str | None = None) -> dict[str, Any]:
     """The model the grader runs: the learner's, made findable, contained and unable to clash with
     anything else on the machine. Nothing a check judges is added: limits only where none were set
     (checks read the learner's own model for those)."""
@@ -181,9 +181,6 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *
         if "build" in service:
             out["image"] = built_image_tag(lab_id, name, run_id)
             out["pull_policy"] = "build"
-        for port in out.get("ports") or []:
-            port["host_ip"] = "127.0.0.1"
-            port["published"] = ""  # an ephemeral port: the learner's fixed one may be taken on this machine
         _cap_limits(out, limits)
         _drop_unset(out)
         if out.get("scale"):
@@ -192,7 +189,8 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *
             out["deploy"]["replicas"] = min(int(out["deploy"]["replicas"]), limits.max_replicas)
         if (out.get("healthcheck") or {}).get("test"):
             out["healthcheck"] = fast_health(out["healthcheck"], limits)
-    return netpolicy.contain_stack(model, labels, internet=internet)  # its own services and nothing else
+    # Its own services and nothing else; ports through the grader's front (graders/front.py).
+    return netpolicy.contain_stack(model, labels, internet=internet, front_image=front_image)
 
 
 def fast_health(healthcheck: dict[str, Any], limits: Limits) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from graders.compose_model import ComposeModel
+from graders.front import FRONT
+from graders.netpolicy import INGRESS
 
 MAX_READ_BYTES = 64 * 1024  # env files, secrets and configs: a few lines each
 ALLOWED_TOP = {"name", "version", "services", "volumes", "networks", "secrets", "configs"}
@@ -147,6 +149,8 @@ def refusals(compose: ComposeModel, folder: Path, max_replicas: int) -> list[str
     found = [f"the top-level key `{key}` is not one the course uses" for key in sorted(compose.raw)
              if key not in ALLOWED_TOP and not key.startswith("x-")]
     services = model.get("services") or {}
+    found += [f"the name `{name}` is the grader's own (it publishes the stack's ports); rename your {kind}"
+              for kind, name in (("service", FRONT), ("network", INGRESS)) if name in (model.get(f"{kind}s") or {})]
     for name, service in services.items():
         found += [f"service `{name}`: {why}" for why in _service_refusals(service, folder, max_replicas)]
     found += _top_level_refusals(model)

@@ -20,6 +20,7 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest
 from testcontainers.core.container import DockerContainer
 
+from graders import front as front_module
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
 from graders.spec import Limits
@@ -68,18 +69,14 @@ class Readiness:
 class RunningContainer:
     """A started container: its address, logs, exec and state, with hard time limits on each call."""
 
-    def __init__(self, tc: DockerContainer, port: int | None, limits: Limits) -> None:
+    def __init__(self, tc: DockerContainer, port: int | None, limits: Limits, front: Container | None = None) -> None:
         self.tc = tc
         self.container: Container = tc.get_wrapped_container()
         self.limits = limits
         self.container_port = port
+        self.front = front  # the grader's container that publishes `port` (graders/front.py)
         self.host = engine_host()
-        self.host_port: int | None = None
-        if port is not None:
-            self.container.reload()
-            bindings = (self.container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-            if bindings:
-                self.host_port = int(bindings[0]["HostPort"])
+        self.host_port = front_module.published_port(front.attrs, front_module.FIRST_PORT) if front else None
 
     @property
     def base_url(self) -> str:
@@ -164,6 +161,9 @@ class RunningContainer:
         return None
 
     def stop(self) -> None:
+        if self.front is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.front.remove(force=True)
         with contextlib.suppress(docker.errors.NotFound):
             self.tc.stop(force=True, delete_volume=True)
 
@@ -171,13 +171,15 @@ class RunningContainer:
 def start_container(image: str, labels: dict[str, str], limits: Limits, port: int | None,
                     health: dict[str, Any] | None, env: dict[str, str] | None = None,
                     volume: tuple[str, str] | None = None, *, command: list[str] | None = None,
-                    network: str = "bridge", devices: Sequence[str] = (), device_requests: Sequence[DeviceRequest] = (),
+                    network: str = "bridge", front_network: str | None = None, devices: Sequence[str] = (),
+                    device_requests: Sequence[DeviceRequest] = (),
                     read_only: Sequence[tuple[str, str]] = (), dns: Sequence[str] = ()) -> RunningContainer:
     """Create and start the container. On any failure nothing is left running.
 
     volume: (host folder, container path), a folder the grader made; never anything else of the host.
     devices, device_requests, read_only: what hands a GPU over (graders.checks.gpu), and nothing else.
     network, dns: the run's own network and the name servers the embedded DNS forwards to (graders.netpolicy).
+    front_network: where the grader's front publishes `port` from (graders.front); needed when `port` is given.
     """
     tc = DockerContainer(image)
     for key, value in (env or {}).items():
@@ -188,9 +190,6 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
         tc.with_volume_mapping(host_path, container_path, "ro")
     if command is not None:
         tc.with_command(command)
-    if port is not None:
-        # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
-        tc.ports[f"{port}/tcp"] = ("127.0.0.1",) if engine_host() == "127.0.0.1" else None  # type: ignore[assignment]
     kwargs: dict[str, Any] = {
         "labels": labels,
         "mem_limit": limits.memory_bytes,
@@ -214,7 +213,17 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
     tc.with_kwargs(**kwargs)
     try:
         tc.start()
-        return RunningContainer(tc, port, limits)
+        front = None
+        if port is not None:
+            assert front_network is not None, "a published port needs the front's network"
+            wrapped = tc.get_wrapped_container()
+            wrapped.reload()
+            address = ((wrapped.attrs["NetworkSettings"]["Networks"] or {}).get(network) or {}).get("IPAddress")
+            if address:  # none when it died at once: readiness reports that, with its logs
+                # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
+                host_ip = "127.0.0.1" if engine_host() == "127.0.0.1" else None
+                front = front_module.start_container_front(address, port, [front_network, network], labels, host_ip)
+        return RunningContainer(tc, port, limits, front)
     except docker.errors.APIError as exc:
         _quiet_stop(tc)
         raise ContainerFailed(f"The container could not start: {exc.explanation or exc}",

@@ -10,9 +10,10 @@ server on the host's 0.0.0.0, a container on the default bridge, 169.254.169.254
   the bridge without an address: then nothing but the network's own containers is reachable, and external
   names do not resolve. 20.10 ignores `isolated`; 28.5.2 accepts both options together.
 - A published port needs a bridge with an address: the engine's proxy on 127.0.0.1 connects to the container
-  through it. So a service with ports also joins one more network, without masquerading: internet, metadata
-  address and other containers stay unreachable, the host's own services through the bridge address do not.
-  That is the gap no engine option closes without a firewall rule on the host.
+  through it, and a container on such a bridge reaches the host's own services through that address (no
+  engine option closes that without a firewall rule on the host). So no learner container publishes a port:
+  the grader's front container (graders/front.py) is the only one on the publishing network, which has no
+  masquerading, and forwards each port into the contained networks.
 - On 28 the embedded DNS resolves external names from the host's namespace even without masquerading;
   `dns: 127.0.0.1` (asked inside the container's namespace, measured) stops that, and names of the stack
   still resolve.
@@ -26,10 +27,10 @@ from typing import Any
 
 import docker.errors
 
-from graders import engine
+from graders import engine, front
 from graders.errors import ContainerFailed
 
-INGRESS = "mastery-ingress"  # the network a stack's published ports go through; no learner network is named so
+INGRESS = "mastery-ingress"  # the network the front publishes ports from; no learner network is named so
 # No address on the bridge: the host has no foot in the network. The first for 20.10 to 27, the others for 28+.
 CONTAINED_OPTIONS = {
     "com.docker.network.bridge.inhibit_ipv4": "true",
@@ -55,15 +56,17 @@ def network_settings(*, publishes: bool, internet: bool) -> tuple[bool, dict[str
     return True, dict(CONTAINED_OPTIONS)
 
 
-def contain_stack(model: Mapping[str, Any], labels: Mapping[str, str], *, internet: bool = False) -> dict[str, Any]:
+def contain_stack(model: Mapping[str, Any], labels: Mapping[str, str], *, internet: bool = False,
+                  front_image: str | None = None) -> dict[str, Any]:
     """A copy of the effective compose model in which every network is one the grader defined: the learner's
-    networks (and Compose's implicit `default`) contained, plus one publishing network for the services with
-    ports. Nothing a service says can widen that: outward keys are dropped, `network_mode` is kept only when it
-    joins another service of the stack (or none), and a service's network entries keep only their aliases."""
+    networks (and Compose's implicit `default`) contained. No learner service publishes a port: the grader's
+    front (graders/front.py) joins those networks and the publishing one, and forwards each port the services
+    asked for. Nothing a service says can widen that: outward keys are dropped, `network_mode` is kept only
+    when it joins another service of the stack (or none), and a service's network entries keep only their
+    aliases. `front_image`: the image the front runs; by default the first of the course's this engine has."""
     out = copy.deepcopy(dict(model))
     services: dict[str, dict[str, Any]] = out.get("services") or {}
     networks: dict[str, Any] = dict(out.get("networks") or {})
-    publishing = False
     for service in services.values():
         for key in OUTWARD_KEYS:
             service.pop(key, None)
@@ -74,15 +77,18 @@ def contain_stack(model: Mapping[str, Any], labels: Mapping[str, str], *, intern
             service.pop("networks", None)  # Compose refuses both together; the mode wins
             continue
         joined = {name: _aliases_only(entry) for name, entry in (service.get("networks") or {"default": None}).items()}
-        if service.get("ports") and not internet:
-            joined[INGRESS] = None
-            publishing = True
         service["networks"] = joined
-        networks.update({name: networks.get(name) for name in joined if name != INGRESS})
+        networks.update({name: networks.get(name) for name in joined})
         if not internet:
             service["dns"] = list(NO_EXTERNAL_DNS)
     out["networks"] = {name: _network(definition, labels, internet=internet) for name, definition in networks.items()}
-    if publishing:
+    # A service in another's namespace publishes nothing of its own (the engine refuses it).
+    forwards = front.stack_forwards({name: s for name, s in services.items() if "network_mode" not in s})
+    for service in services.values():
+        service.pop("ports", None)
+    if forwards:
+        services[front.FRONT] = front.compose_service(forwards, [*out["networks"], INGRESS], labels, host_ip="127.0.0.1",
+                                                      image=front_image or front.image())
         out["networks"][INGRESS] = _network({}, labels, internet=False, publishes=True)
     return out
 
@@ -108,10 +114,11 @@ def _stays_inside(mode: str, services: Mapping[str, Any]) -> bool:
 
 
 def create_run_network(run_id: str, lab_id: str, labels: Mapping[str, str], *, publishes: bool, internet: bool) -> str:
-    """A network of the run's own for a Dockerfile lab's container (the default bridge would let it reach every
-    other container there). Labelled like everything of the run, so the run's sweep removes it."""
-    internal, options = network_settings(publishes=publishes, internet=internet)
-    name = f"mastery-{lab_id}-{run_id}".lower()
+    """A network of the run's own: contained for a Dockerfile lab's container (the default bridge would let it
+    reach every other container there), or, with `publishes`, the one its front publishes ports from.
+    Labelled like everything of the run, so the run's sweep removes it."""
+    internal, options = network_settings(publishes=publishes, internet=internet and not publishes)
+    name = f"mastery-{lab_id}-{run_id}{'-front' if publishes else ''}".lower()
     try:
         engine.client().networks.create(name, driver="bridge", internal=internal, options=options, labels=dict(labels),
                                         enable_ipv6=False)

@@ -161,11 +161,15 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         volume = (str(ctx.volume_dir), ctx.spec.volume)
     labels = run_labels(ctx.run_id, ctx.spec.id)
     try:
-        # Its own network, not the default bridge: it reaches nothing but itself (removed by the run's sweep).
-        network = netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=ctx.spec.port is not None,
+        # Its own network, not the default bridge: it reaches nothing but itself (removed by the run's sweep);
+        # its port is published by the grader's front, from a network of its own (graders/front.py).
+        network = netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=False,
                                                internet=ctx.spec.internet)
+        front_network = (netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=True, internet=False)
+                         if ctx.spec.port is not None else None)
         ctx.container = start_container(ctx.build.image_id, labels, limits, ctx.spec.port, health, env=env, volume=volume,
-                                        network=network, dns=netpolicy.container_dns(internet=ctx.spec.internet))
+                                        network=network, front_network=front_network,
+                                        dns=netpolicy.container_dns(internet=ctx.spec.internet))
     except ContainerFailed as exc:
         ctx.blockers[Phase.RUNTIME] = Blocker("start", exc.message, exc.hint)
         return

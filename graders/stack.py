@@ -25,6 +25,7 @@ from graders import engine
 from graders.compose_model import compose_env
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed, GraderError
+from graders.front import FRONT, Forward, published_port
 from graders.watch import run_watched
 
 LOG_TAIL_LINES = 20
@@ -92,6 +93,7 @@ class Stack:
     file: Path  # the grader's effective compose file (JSON)
     project: str
     timeout_s: float
+    forwards: tuple[Forward, ...] = ()  # the ports the grader's front publishes (graders/front.py)
     compose: LimitedCompose = field(init=False)
     built: bool = False
     started: bool = False
@@ -137,6 +139,8 @@ class Stack:
         started = time.monotonic()
         self.started = True
         scaling = [f"--scale={name}={n}" for name, n in (scale or {}).items()]
+        if services and self.forwards:
+            services = (*services, FRONT)  # the ports come back with their front
         self.run("up", "--detach", "--wait", f"--wait-timeout={int(wait_s)}", "--no-build", *scaling, *services,
                  timeout_s=wait_s + 60)
         return time.monotonic() - started
@@ -189,12 +193,11 @@ class Stack:
             return 126, str(exc.explanation or exc)
 
     def port(self, service: str, target: int) -> int | None:
-        """The host port (on 127.0.0.1) the grader's run published for a service's container port."""
-        ports = (self.container(service).get("NetworkSettings") or {}).get("Ports") or {}
-        for binding in ports.get(f"{target}/tcp") or []:
-            if binding.get("HostPort"):
-                return int(binding["HostPort"])
-        return None
+        """The host port (on 127.0.0.1) where the grader's front forwards to a service's container port."""
+        listen = next((f.listen for f in self.forwards if (f.host, f.target) == (service, target)), None)
+        if listen is None or not self.containers(FRONT, include_stopped=False):
+            return None
+        return published_port(self.container(FRONT), listen)
 
     def state(self, service: str) -> dict[str, Any]:
         """The engine's State of the service's newest container (Status, ExitCode, OOMKilled, StartedAt...)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import compose_model, disk_budget, engine, staging
+from graders import compose_model, disk_budget, engine, front, staging
 from graders.build import MAX_CONTEXT_BYTES, compose_build_flags
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
@@ -54,7 +54,8 @@ def build(ctx: GradingContext, say: Say) -> None:
     model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet)
     effective_file = ctx.build_dir.parent / EFFECTIVE_FILE
     effective_file.write_text(json.dumps(model, indent=1))
-    ctx.stack = Stack(effective_file, model["name"], timeout_s=ctx.spec.limits.run_timeout_s)
+    ctx.stack = Stack(effective_file, model["name"], timeout_s=ctx.spec.limits.run_timeout_s,
+                      forwards=tuple(front.forwards_of(model["services"].get(front.FRONT) or {})))
     if not any("build" in service for service in ctx.compose.services.values()):
         return
     say("Building the images")
@@ -126,8 +127,8 @@ def _probe_images_faster(ctx: GradingContext) -> None:
     assert ctx.stack is not None and ctx.compose is not None
     model = json.loads(ctx.stack.file.read_text())
     changed = False
-    for service in model["services"].values():
-        if service.get("healthcheck") or not service.get("image"):
+    for name, service in model["services"].items():
+        if name == front.FRONT or service.get("healthcheck") or not service.get("image"):
             continue
         try:
             attrs = engine.client().api.inspect_image(service["image"])

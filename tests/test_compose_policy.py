@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import compose_model
+from graders import compose_model, front
 from graders.compose_model import Refused
 from graders.compose_policy import refusals
 from graders.errors import SubmissionError
@@ -136,7 +136,7 @@ def test_a_variable_without_a_value_does_not_get_the_graders(tmp_path: Path, mon
     assert env["SET"] == "none" and env["FROM_DOTENV"] == "yes"
     assert env["INSTRUCTOR_TOKEN"] is None and env["HOME"] is None and env["PATH"] is None
     assert set(compose.service("app")["build"]["args"].values()) == {None}
-    model = compose_model.effective(compose, "lab", "run1", Limits())
+    model = compose_model.effective(compose, "lab", "run1", Limits(), front_image="python:3.13-slim")
     app = model["services"]["app"]
     assert set(app["environment"]) == {"SET", "FROM_DOTENV"} and not app["build"].get("args")
     assert "s3cret" not in str(model)
@@ -191,13 +191,25 @@ def test_the_grader_runs_a_contained_copy(tmp_path: Path) -> None:
     compose = stack(tmp_path, "    container_name: fixed\n    ports: ['8000:8000']\n    build: .\n"
                               "    healthcheck: {test: [CMD, 'true'], interval: 30s}\n    mem_limit: 256m\n    volumes: [data:/data]",
                     "volumes:\n  data:\n    name: shared-data\n")
-    model = compose_model.effective(compose, "lab", "run1", Limits())
+    model = compose_model.effective(compose, "lab", "run1", Limits(), front_image="python:3.13-slim")
     app = model["services"]["app"]
     assert model["name"] == "mastery-lab-run1"
     assert "container_name" not in app and app["image"] == "mastery-grade/lab-app:run1"
-    assert app["ports"][0]["host_ip"] == "127.0.0.1" and app["ports"][0]["published"] == ""
+    # No fixed port, and none on the learner's container: the grader's front publishes an ephemeral one on loopback.
+    assert "ports" not in app and front.forwards_of(model["services"][front.FRONT]) == [front.Forward("app", 8000, front.FIRST_PORT)]
+    assert model["services"][front.FRONT]["ports"][0]["host_ip"] == "127.0.0.1"
+    assert model["services"][front.FRONT]["ports"][0]["published"] == ""
     assert app["labels"]["io.mastery.run"] == "run1"
     assert app["healthcheck"]["interval"] == "500ms" and app["healthcheck"]["test"] == ["CMD", "true"]
     assert app["pids_limit"] == Limits().pids and "name" not in model["volumes"]["data"]
     assert compose_model.declared_memory(compose.service("app")) == 256 * 1024 * 1024
     assert "mem_limit" not in compose.service("app") or compose.service("app")["mem_limit"] != Limits().memory_bytes
+
+
+@pytest.mark.parametrize(("extra", "top", "said"), [
+    ("", f"  {front.FRONT}:\n    image: python:3.13-slim\n", f"the name `{front.FRONT}` is the grader's own"),
+    ("    networks: [mastery-ingress]", "networks:\n  mastery-ingress: {}\n", "the name `mastery-ingress` is the grader's own"),
+])
+def test_the_names_of_the_graders_front_are_not_a_learners(tmp_path: Path, extra: str, top: str, said: str) -> None:
+    """A service or network of the learner's named as the grader's front would take its place in the stack."""
+    assert said in refused(tmp_path, extra, top)

@@ -5,8 +5,9 @@ bridge, the metadata address and a PyPI address. A probe inside the graded conta
 timeouts, all targets at once) says what it reached; the same probe in a container on the default bridge shows
 that it can see each of them, so a `blocked` means something.
 
-The one known gap (graders/netpolicy.py): a container with published ports reaches the host's own services
-through its bridge's address. It is a strict xfail here, so closing it turns the test red until it is updated.
+A learner's container never publishes a port itself: a container on a bridge with an address reaches the host's
+own services through it. The grader's front container (graders/front.py) publishes and forwards instead, so a
+service the grader reaches from the host reaches no more than one without ports.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import requests
 
 from graders import compose_model, engine, netpolicy
 from graders.context import GradingContext
+from graders.front import FIRST_PORT, FRONT, Forward
+from graders.front import IMAGES as FRONT_IMAGES
+from graders.front import forwards_of as front_forwards_of
 from graders.results import Category, Status
 from graders.runner import grade
 from graders.spec import Check, LabSpec, Limits, Outcome, Phase
@@ -158,6 +162,7 @@ def probing_check(seen: dict[str, Any], outside: Outside) -> Check:
                                                                 outside.canary_port), timeout_s=30)
                 seen[service] = json.loads(out) if code == 0 else {"error": out}
                 seen[f"{service} networks"] = sorted(ctx.stack.container(service)["NetworkSettings"]["Networks"])
+            seen["front"] = ctx.stack.container(FRONT)
             host_port = ctx.stack.port("web", 8080)
             seen["grader"] = requests.get(f"http://127.0.0.1:{host_port}/", timeout=5).status_code
         else:
@@ -204,8 +209,18 @@ def test_a_stack_reaches_its_own_services_by_name_and_the_grader_its_port(graded
     assert "own peer by name" in reached(graded_stack["web"]), graded_stack["web"]
     assert "own peer by name" in reached(graded_stack["peer"]), graded_stack["peer"]
     assert graded_stack["grader"] == 200
-    assert netpolicy.INGRESS.lower() in " ".join(graded_stack["web networks"])
-    assert not any(netpolicy.INGRESS in name for name in graded_stack["peer networks"]), graded_stack["peer networks"]
+    for service in ("web", "peer"):  # the publishing network is the grader's front's alone
+        assert not any(netpolicy.INGRESS in name for name in graded_stack[f"{service} networks"]), graded_stack
+
+
+@pytest.mark.engine
+def test_the_front_is_the_grader_s_program_contained(graded_stack: dict[str, Any]) -> None:
+    front = graded_stack["front"]
+    assert front["Config"]["Image"] in FRONT_IMAGES and front["Config"]["User"] == "65534:65534"
+    assert front["HostConfig"]["ReadonlyRootfs"] and front["HostConfig"]["CapDrop"] == ["ALL"]
+    assert 0 < front["HostConfig"]["Memory"] <= 64 * 2**20 and front["HostConfig"]["PidsLimit"] <= 32
+    bindings = [b for ports in front["NetworkSettings"]["Ports"].values() for b in ports or []]
+    assert bindings and all(b["HostIp"] == "127.0.0.1" for b in bindings), bindings
 
 
 @pytest.mark.engine
@@ -220,11 +235,8 @@ def test_a_service_with_ports_reaches_no_container_metadata_internet_or_name_out
 
 
 @pytest.mark.engine
-@pytest.mark.xfail(strict=True, reason="known gap: a container with published ports reaches the host's services "
-                                       "through its bridge's address; only a host firewall rule closes it (netpolicy.py)")
 def test_a_service_with_ports_reaches_no_service_of_the_host(graded_stack: dict[str, Any]) -> None:
-    got = reached(graded_stack["web"])
-    assert not got & HOST and not any(label.startswith("route-gateway") for label in got), got
+    assert reached(graded_stack["web"]) == {"own peer by name"}, graded_stack["web"]
 
 
 @pytest.mark.engine
@@ -234,10 +246,7 @@ def test_a_dockerfile_server_gets_a_network_of_its_own(outside: Outside, tmp_pat
     assert report.result("probe").status is Status.PASSED, report.result("probe").message
     assert seen["grader"] == 200
     assert len(seen["container networks"]) == 1 and seen["container networks"][0].startswith("mastery-netprobe-dockerfile-")
-    got = reached(seen["container"])
-    assert not got & {"bystander on the default bridge", "metadata address", "internet (pypi.org)", "dns pypi.org"}, got
-    # The same gap as a stack's published service: the host's services through the bridge's address.
-    assert got <= HOST | {label for label in got if label.startswith("route-gateway")}, got
+    assert reached(seen["container"]) == set(), seen["container"]
 
 
 @pytest.mark.engine
@@ -290,7 +299,7 @@ def model() -> dict[str, Any]:
 
 
 def test_every_network_is_contained_and_ports_get_one_publishing_network() -> None:
-    out = netpolicy.contain_stack(model(), LABELS)
+    out = netpolicy.contain_stack(model(), LABELS, front_image=FRONT_IMAGES[0])
     nets = out["networks"]
     assert set(nets) == {"default", "front", netpolicy.INGRESS}
     for name in ("default", "front"):
@@ -301,15 +310,21 @@ def test_every_network_is_contained_and_ports_get_one_publishing_network() -> No
     assert nets[netpolicy.INGRESS]["driver_opts"] == netpolicy.PUBLISHING_OPTIONS
     assert nets[netpolicy.INGRESS]["labels"] == LABELS  # the run's sweep finds it
     services = out["services"]
-    assert services["web"]["networks"] == {"front": {"aliases": ["www"]}, "default": None, netpolicy.INGRESS: None}
+    assert services["web"]["networks"] == {"front": {"aliases": ["www"]}, "default": None}
     assert services["db"]["networks"] == {"default": None}
+    assert not any("ports" in service for name, service in services.items() if name != FRONT)
+    door = services[FRONT]
+    assert set(door["networks"]) == {"default", "front", netpolicy.INGRESS} and door["labels"] == LABELS
+    assert front_forwards_of(door) == [Forward("web", 8080, FIRST_PORT)]
+    assert door["ports"] == [{"target": FIRST_PORT, "published": "", "host_ip": "127.0.0.1", "protocol": "tcp",
+                              "mode": "ingress"}]
     for name in ("web", "db"):
         assert services[name]["dns"] == netpolicy.NO_EXTERNAL_DNS and "dns_search" not in services[name]
     assert not {"extra_hosts", "external_links"} & set(services["web"])
 
 
 def test_network_modes_that_leave_the_stack_are_dropped() -> None:
-    services = netpolicy.contain_stack(model(), LABELS)["services"]
+    services = netpolicy.contain_stack(model(), LABELS, front_image=FRONT_IMAGES[0])["services"]
     assert services["host"]["networks"] == {"default": None} and "network_mode" not in services["host"]
     assert services["thief"]["networks"] == {"default": None} and "network_mode" not in services["thief"]
     assert services["sidecar"]["network_mode"] == "service:web" and "networks" not in services["sidecar"]
@@ -317,17 +332,17 @@ def test_network_modes_that_leave_the_stack_are_dropped() -> None:
 
 
 def test_a_lab_that_needs_the_internet_gets_ordinary_bridges_and_nothing_else() -> None:
-    out = netpolicy.contain_stack(model(), LABELS, internet=True)
-    assert set(out["networks"]) == {"default", "front"}
+    out = netpolicy.contain_stack(model(), LABELS, internet=True, front_image=FRONT_IMAGES[0])
+    assert set(out["networks"]) == {"default", "front", netpolicy.INGRESS}
     assert all(n["internal"] is False and n["driver_opts"] == {} and n["driver"] == "bridge" and not n["enable_ipv6"]
-               for n in out["networks"].values())
+               for name, n in out["networks"].items() if name != netpolicy.INGRESS)
     web = out["services"]["web"]
     assert "dns" not in web and "extra_hosts" not in web and netpolicy.INGRESS not in web["networks"]
 
 
 def test_the_rewrite_leaves_its_input_alone() -> None:
     before = model()
-    netpolicy.contain_stack(before, LABELS)
+    netpolicy.contain_stack(before, LABELS, front_image=FRONT_IMAGES[0])
     assert before == model()
 
 
@@ -335,9 +350,10 @@ def test_the_effective_model_is_contained(tmp_path: Path) -> None:
     """Through compose_model.effective, from a file Compose reads: the implicit default network is contained."""
     (tmp_path / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\n")
     (tmp_path / "compose.yaml").write_text(COMPOSE)
-    out = compose_model.effective(compose_model.load(tmp_path), "lab", "run1", Limits())
+    out = compose_model.effective(compose_model.load(tmp_path), "lab", "run1", Limits(), front_image=FRONT_IMAGES[0])
     assert out["networks"]["default"]["internal"] is True
     assert out["networks"]["default"]["driver_opts"] == netpolicy.CONTAINED_OPTIONS
-    assert out["services"]["web"]["networks"] == {"default": None, netpolicy.INGRESS: None}
+    assert out["services"]["web"]["networks"] == {"default": None} and "ports" not in out["services"]["web"]
+    assert set(out["services"][FRONT]["networks"]) == {"default", netpolicy.INGRESS}
     assert out["services"]["peer"]["networks"] == {"default": None}
     assert out["networks"][netpolicy.INGRESS]["labels"]["io.mastery.run"] == "run1"

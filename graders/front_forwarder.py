@@ -1,0 +1,61 @@
+"""The program the grader's front container runs (graders/front.py): it listens on one port per forward and
+passes each connection to its service's port, inside the run's contained networks.
+
+It runs as `python -c SOURCE LISTEN=HOST:PORT ...` in a stock Python image, so it uses the standard library
+only. A connection whose service does not answer is closed at once, so the grader's readiness probe (a
+connection that stays open means something listens) sees through the front to the service behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+CONNECT_TIMEOUT_S = 5.0
+CHUNK = 65536
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction until its end, then pass the end on (a half-close, as the peer sent it)."""
+    try:
+        while data := await reader.read(CHUNK):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (OSError, RuntimeError):
+        pass
+
+
+def _handler(host: str, port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                                                      CONNECT_TIMEOUT_S)
+        except OSError:  # refused, unreachable, or no answer in time (TimeoutError is an OSError)
+            client_writer.close()
+            return
+        try:
+            await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
+        finally:
+            for writer in (upstream_writer, client_writer):
+                writer.close()
+
+    return handle
+
+
+async def _serve(forwards: list[str]) -> None:
+    servers = []
+    for forward in forwards:
+        listen, _, target = forward.partition("=")
+        host, _, port = target.rpartition(":")
+        servers.append(await asyncio.start_server(_handler(host, int(port)), "0.0.0.0", int(listen)))
+    await asyncio.gather(*(server.serve_forever() for server in servers))
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # PID 1 ignores SIGTERM unless told: stop at once
+    asyncio.run(_serve(sys.argv[1:]))
