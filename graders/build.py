@@ -113,11 +113,12 @@ def _noise(line: str) -> bool:
 def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str], timeout_s: float,
                 buildkit: bool = False, memory_bytes: int | None = None, limits: Limits | None = None,
                 on_line: Callable[[str], None] | None = None, full_log: bool = False,
-                stall_s: float | None = None) -> BuildResult:
+                stall_s: float | None = None, cgroup_parent: str | None = None) -> BuildResult:
     """Build, or raise BuildFailed/BuildTimedOut/BuildStalled carrying the tail of the log.
 
     Two budgets (graders/watch.py): timeout_s for the whole build, and stall_s (default: the limits'
     build_stall_s) without any output line, so a step that hangs is stopped long before the first one.
+    cgroup_parent: where the build's steps run, a fence with the build's limits (graders/build_fence.py).
     """
     size = context_size(context)
     if size > MAX_CONTEXT_BYTES:
@@ -130,7 +131,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         argv = [*client.argv, "-f", str(dockerfile), "-t", tag, "--iidfile", str(iidfile)]
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
-        argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes))
+        argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
         argv.append(str(context))
         watched = run_watched(argv, env={**os.environ, **client.env}, cwd=None, timeout_s=timeout_s,
                               stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s, on_line=on_line,
@@ -138,9 +139,12 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         lines = watched.lines
         log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
         if watched.returncode != 0 or not iidfile.exists():
-            raise BuildFailed(f"The build failed: {_failure_summary(lines)}",
-                              "Read the last lines of the build log: the failing step is the one just above the error.",
-                              log_tail=log_tail)
+            summary = _failure_summary(lines)
+            chosen = build_limits(limits, memory_bytes)
+            hint = (killed_step_hint(summary, chosen, client.builder)
+                    or (out_of_processes_hint(chosen) if cgroup_parent and _fork_failed(lines) else None)
+                    or "Read the last lines of the build log: the failing step is the one just above the error.")
+            raise BuildFailed(f"The build failed: {summary}", hint, log_tail=log_tail)
         image_id = iidfile.read_text().strip()
     return BuildResult(image_id=image_id, tag=tag, seconds=watched.seconds, log_tail=log_tail, builder=client.builder,
                        log="\n".join(lines) if full_log else "")
@@ -159,7 +163,7 @@ def build_limits(limits: Limits | None, memory_bytes: int | None = None) -> Limi
     return replace(chosen, memory_bytes=memory_bytes) if memory_bytes else chosen
 
 
-def build_limit_flags(builder: str, limits: Limits) -> list[str]:
+def build_limit_flags(builder: str, limits: Limits, cgroup_parent: str | None = None) -> list[str]:
     """The `docker build` flags that hold a build's RUN steps to `limits`, for the builder that runs them.
 
     The legacy builder runs each RUN step in a container with the memory and CPU limits given here: a
@@ -169,15 +173,17 @@ def build_limit_flags(builder: str, limits: Limits) -> list[str]:
     process of that uid on the machine (a learner's desktop session too), so it would fail honest builds.
     BuildKit takes no memory, CPU or process limit from the client: Engine 20.10 ignores every flag here
     and --ulimit, --shm-size and --cgroup-parent as well; Engine 28 honours --ulimit, --shm-size and
-    --cgroup-parent only, which hold neither memory nor root's processes. A BuildKit build's walls are
-    its time limits (graders/watch.py) and whatever the engine itself is given.
+    --cgroup-parent only. `--cgroup-parent` is what holds processes (and BuildKit's memory from Engine 23)
+    where the engine can nest the steps in a limited fence (graders/build_fence.py); elsewhere a BuildKit
+    build's walls are its time limits (graders/watch.py) and whatever the engine itself is given.
     """
+    fence = ["--cgroup-parent", cgroup_parent] if cgroup_parent else []
     if builder != "legacy":
-        return []
+        return fence
     memory = str(limits.memory_bytes)
     quota = max(1_000, limits.nano_cpus * CPU_PERIOD_US // 1_000_000_000)
     return ["--memory", memory, "--memory-swap", memory,  # swap equal to memory: none; a hog is stopped, not slowed
-            "--cpu-period", str(CPU_PERIOD_US), "--cpu-quota", str(quota)]
+            "--cpu-period", str(CPU_PERIOD_US), "--cpu-quota", str(quota), *fence]
 
 
 def build_limits_for_compose(limits: Limits) -> dict[str, Any]:
@@ -211,3 +217,18 @@ def killed_step_hint(summary: str, limits: Limits, builder: str) -> str | None:
     return (f"A RUN step was killed (exit code 137): it needed more than the {limits.memory_bytes // 2**20} MB of memory "
             "a build step may use here, or started processes without end. Install fewer or smaller packages in one "
             "step (pip install --no-cache-dir), and make sure no RUN starts processes in a loop.")
+
+
+FORK_FAILED = re.compile(r"Resource temporarily unavailable|[Cc]an(no|')t fork|fork: retry")
+
+
+def _fork_failed(lines: list[str]) -> bool:
+    return any(FORK_FAILED.search(line) for line in lines[-LOG_TAIL_LINES:])
+
+
+def out_of_processes_hint(limits: Limits) -> str:
+    """The hint for a fenced build whose step could not start a process: the build's process limit, which
+    the log only shows as the system's EAGAIN."""
+    return (f"A RUN step could not start a process (\"Resource temporarily unavailable\"): a build may run "
+            f"{limits.build_pids} processes here, all its steps together. Look for a step that starts processes in "
+            "a loop, or a tool started with far more parallel jobs than it needs (make -j, pip's build workers).")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import disk_budget, engine, netpolicy, runs, stack_runner, staging
+from graders import build_fence, disk_budget, engine, netpolicy, runs, stack_runner, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
@@ -134,9 +134,10 @@ def _build(ctx: GradingContext, say: Progress) -> None:
             say(f"Building: {line[:70]}")
 
     try:
-        ctx.build = build_image(ctx.build_dir, ctx.build_dir / ctx.dockerfile.path.name, tag, {},
-                                timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
-                                limits=ctx.spec.limits, on_line=on_line)
+        with build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits) as cgroup_parent:
+            ctx.build = build_image(ctx.build_dir, ctx.build_dir / ctx.dockerfile.path.name, tag, {},
+                                    timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
+                                    limits=ctx.spec.limits, on_line=on_line, cgroup_parent=cgroup_parent)
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
     except BuildFailed as exc:
         ctx.build_error = exc

@@ -79,6 +79,8 @@ class Limits:
     health_budget_s: float = 60.0  # how long the container may take to become healthy / open its port
     memory_bytes: int = 1024 * 1024 * 1024
     pids: int = 256
+    # Processes of a whole build, all its RUN steps together, where the engine can fence them (build_fence.py).
+    build_pids: int = 512
     nano_cpus: int = 2_000_000_000
     health_interval_s: float = 0.1  # the interval the grader runs the learner's HEALTHCHECK with
     compose_health_interval_s: float = 0.5  # the same for a stack's services, which are more at once

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from graders import disk_budget, engine
+from graders import build_fence, disk_budget, engine
 from graders.build import (
     build_image,
     build_limit_flags,
@@ -31,7 +31,7 @@ from graders.checks.build import image_builds
 from graders.checks.compose import compose_valid, stack_builds
 from graders.checks.static import dockerfile_valid
 from graders.disk_budget import built_step_images, system_df
-from graders.labels import image_tag, new_run_id
+from graders.labels import image_tag, new_run_id, run_labels
 from graders.results import GradeReport, Status
 from graders.runner import grade
 from graders.spec import LabSpec, Limits
@@ -70,8 +70,8 @@ sys.exit(0 if len(children) >= ceiling else 1)
 """
 HOG = "RUN python3 -c \"x = bytearray(512 * 2**20); print('HOG allocated 512 MiB')\""
 BUILDKIT_IGNORES = ("BuildKit takes no memory or process limit from the client: Engine 20.10 ignores --memory, "
-                    "--cgroup-parent, --ulimit and --shm-size; Engine 28 honours --ulimit, --shm-size and "
-                    "--cgroup-parent only (graders/build.py). The build's time limits are its only wall.")
+                    "--cgroup-parent (and so the build fence), --ulimit and --shm-size; Engine 23 and later honour "
+                    "--cgroup-parent (graders/build_fence.py). On 20.10 the build's time limits are its only wall.")
 
 
 def nonce() -> str:
@@ -144,6 +144,49 @@ def test_legacy_build_fork_bomb_is_stopped(tmp_path: Path, no_leftovers: None) -
                                         f"RUN timeout -s KILL 60 python3 /bomb.py 1500 # {nonce()}\n{DONE}\n")
     # 137: killed when the step's 64 MiB ran out (1,500 sleeping Python processes need about 375 MB).
     assert "returned a non-zero code: 137" in build_message(report, Status.FAILED)
+
+
+def fence_or_skip() -> None:
+    if (why := build_fence.unsupported()) is not None:
+        pytest.skip(f"no build fence on this engine: {why}")
+
+
+@pytest.mark.engine
+def test_legacy_build_steps_run_inside_the_fence_and_it_goes(tmp_path: Path, no_leftovers: None) -> None:
+    """Each step's cgroup (pids and memory hierarchies) is below the fence's, which carries the build's limits."""
+    fence_or_skip()
+    (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo {nonce()}; cat /proc/self/cgroup\n{DONE}\n")
+    run_id = new_run_id()
+    labels = run_labels(run_id, TINY.id)
+    limits = replace(TINY.limits, build_pids=48)
+    try:
+        with build_fence.fenced(labels, limits) as parent:
+            assert parent is not None
+            fence = engine.client().containers.get(parent.rsplit("/", 1)[-1])
+            assert fence.attrs["HostConfig"]["PidsLimit"] == 48 and fence.attrs["HostConfig"]["Memory"] == 64 * MiB
+            result = build_image(tmp_path, tmp_path / "Dockerfile", image_tag(TINY.id, run_id), labels, timeout_s=120,
+                                 limits=limits, full_log=True, cgroup_parent=parent)
+    finally:
+        engine.sweep(run_id)
+    steps = [line for line in result.log.splitlines() if ":pids:" in line or ":memory:" in line]
+    assert len(steps) == 2 and all(f":{parent}/" in line for line in steps), result.log
+
+
+@pytest.mark.engine
+def test_legacy_build_fork_bomb_meets_the_builds_process_limit(tmp_path: Path, no_leftovers: None) -> None:
+    """With memory to spare, the fence's process limit is what stops the bomb, and the hint says so."""
+    fence_or_skip()
+    (tmp_path / "bomb.py").write_text(BOMB)
+    spec = replace(TINY, limits=replace(TINY.limits, memory_bytes=1024 * MiB, build_pids=48))
+    report = grade_dockerfile(tmp_path, f"FROM {BASE}\nCOPY bomb.py /bomb.py\n"
+                                        f"RUN timeout -s KILL 60 python3 /bomb.py 1500 # {nonce()}\n{DONE}\n", spec)
+    assert "returned a non-zero code: 1" in build_message(report, Status.FAILED)
+    assert "48 processes" in report.result("image_builds").hint
+
+
+def test_the_fence_is_the_container_s_own_cgroup() -> None:
+    assert build_fence.cgroup_of("abc", {"HostConfig": {"CgroupParent": ""}}) == "/docker/abc"
+    assert build_fence.cgroup_of("abc", {"HostConfig": {"CgroupParent": "/ci/"}}) == "/ci/abc"
 
 
 @pytest.mark.engine
