@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -113,12 +113,14 @@ def _noise(line: str) -> bool:
 def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str], timeout_s: float,
                 buildkit: bool = False, memory_bytes: int | None = None, limits: Limits | None = None,
                 on_line: Callable[[str], None] | None = None, full_log: bool = False,
-                stall_s: float | None = None, cgroup_parent: str | None = None) -> BuildResult:
+                stall_s: float | None = None, cgroup_parent: str | None = None,
+                extra_flags: Sequence[str] = ()) -> BuildResult:
     """Build, or raise BuildFailed/BuildTimedOut/BuildStalled carrying the tail of the log.
 
     Two budgets (graders/watch.py): timeout_s for the whole build, and stall_s (default: the limits'
     build_stall_s) without any output line, so a step that hangs is stopped long before the first one.
     cgroup_parent: where the build's steps run, a fence with the build's limits (graders/build_fence.py).
+    extra_flags: what a compose service's `build:` asks for (compose_build_flags).
     """
     size = context_size(context)
     if size > MAX_CONTEXT_BYTES:
@@ -132,6 +134,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
         argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
+        argv += extra_flags
         argv.append(str(context))
         watched = run_watched(argv, env={**os.environ, **client.env}, cwd=None, timeout_s=timeout_s,
                               stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s, on_line=on_line,
@@ -186,24 +189,24 @@ def build_limit_flags(builder: str, limits: Limits, cgroup_parent: str | None = 
             "--cpu-period", str(CPU_PERIOD_US), "--cpu-quota", str(quota), *fence]
 
 
-def build_limits_for_compose(limits: Limits) -> dict[str, Any]:
-    """Keys to set under a service's `build:` that contain its build: none, for want of any that would.
-
-    Compose's build section has `ulimits` and `shm_size` (no memory, CPU, process or cgroup key). Its
-    classic builder passes neither to the engine (measured, and so its source reads); through BuildKit,
-    Engine 20.10 ignores both and Engine 28 applies both, but `nproc` binds no root step and counts a
-    non-root step's uid across the whole machine, and /dev/shm is already 64 MB. The one limit Compose
-    hands a build is `docker compose build --memory` (compose_build_flags), to the classic builder only.
-    """
-    return {}
-
-
-def compose_build_flags(limits: Limits) -> list[str]:
-    """Flags for `docker compose build` that limit its builds' RUN steps. Compose passes `--memory` to the
-    classic builder (DOCKER_BUILDKIT=0): each step gets that memory, and as much again of swap where the
-    machine has swap. With BuildKit, Compose warns that it ignores it. No CPU or process limit reaches a
-    build through Compose."""
-    return ["--memory", str(limits.memory_bytes)]
+def compose_build_flags(build: Mapping[str, Any]) -> list[str]:
+    """The `docker build` flags for what a compose service's `build:` says, in the keys the allow-list admits
+    (graders/compose_policy.py); a build argument without a value is left to the Dockerfile's default."""
+    flags: list[str] = []
+    for key, value in (build.get("args") or {}).items():
+        if value is not None:
+            flags += ["--build-arg", f"{key}={value}"]
+    if build.get("target"):
+        flags += ["--target", str(build["target"])]
+    if build.get("no_cache"):
+        flags.append("--no-cache")
+    if build.get("pull"):
+        flags.append("--pull")
+    if build.get("shm_size"):
+        flags += ["--shm-size", str(build["shm_size"])]
+    if build.get("network") == "none":
+        flags += ["--network", "none"]
+    return flags
 
 
 def killed_step_hint(summary: str, limits: Limits, builder: str) -> str | None:

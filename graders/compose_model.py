@@ -178,9 +178,10 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *
         out = model["services"][name]
         out["labels"] = {**(service.get("labels") or {}), **labels}
         out.pop("container_name", None)  # a fixed name would clash with a second run; the scale check judges it
-        if "build" in service:
+        if "build" in service:  # the grader builds it (graders/stack_runner.py); nothing is pulled in its place
             out["image"] = built_image_tag(lab_id, name, run_id)
-            out["pull_policy"] = "build"
+            out["pull_policy"] = "never"
+            del out["build"]
         _cap_limits(out, limits)
         _drop_unset(out)
         if out.get("scale"):

@@ -6,9 +6,7 @@ import contextlib
 import functools
 import logging
 import os
-import re
 import shutil
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,36 +182,3 @@ def remove_host_dir(folder: Path, image: str, labels: dict[str, str], timeout_s:
             with contextlib.suppress(docker.errors.DockerException):
                 container.remove(force=True)
     shutil.rmtree(folder, ignore_errors=True)
-
-
-IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
-
-
-def remove_step_containers(since: float, commands: list[list[str]], wait_s: float = 10.0) -> int:
-    """Remove the step containers a failed classic build left: the classic builder removes a failed step's
-    container only when asked (`--force-rm`, which `docker compose build` does not pass), and one killed
-    for memory stays. Only a container created since `since` (epoch seconds), from an image ID (as the
-    builder makes them), and running exactly one of this build's RUN commands is a match: nothing else
-    on the engine is touched. Waits up to `wait_s` for a cancelled step to stop first."""
-    removed = 0
-    deadline = time.monotonic() + wait_s
-    while True:
-        found = [c for c in client().api.containers(all=True)
-                 if c.get("Created", 0) >= int(since) and c.get("ImageID") and _is_step(c, commands)]
-        running = [c for c in found if c.get("State") == "running"]
-        if not running or time.monotonic() >= deadline:
-            break
-        time.sleep(0.5)
-    for container in found:
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            client().api.remove_container(container["Id"], force=True, v=True)
-            removed += 1
-    return removed
-
-
-def _is_step(container: dict[str, Any], commands: list[list[str]]) -> bool:
-    if not IMAGE_ID.fullmatch(str(container.get("Image") or "")) or (container.get("Labels") or {}).get(
-            "com.docker.compose.project"):
-        return False
-    inspect = client().api.inspect_container(container["Id"])
-    return list((inspect.get("Config") or {}).get("Cmd") or []) in commands

@@ -13,7 +13,7 @@ import re
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from graders.compose_model import compose_env
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed, GraderError
 from graders.front import FRONT, Forward, published_port
-from graders.watch import run_watched
 
 LOG_TAIL_LINES = 20
 ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -114,25 +113,6 @@ class Stack:
         finally:
             self.compose.timeout_s = saved
         return proc.stdout.decode(errors="replace")
-
-    def build(self, timeout_s: float, stall_s: float, on_line: Callable[[str], None] | None = None,
-              limit_flags: list[str] | None = None) -> float:
-        """`docker compose build`, stopped (and so cancelled on the engine) when it runs past `timeout_s` or
-        prints nothing for `stall_s`; raises StackCommandFailed, BuildTimedOut or BuildStalled.
-
-        limit_flags: the classic builder's limits (`--memory`), which only it honours: given, the build runs
-        with DOCKER_BUILDKIT=0; None, with BuildKit (a Dockerfile that needs it), which no flag limits."""
-        self.built = True
-        env = compose_env()
-        if limit_flags is not None:
-            env["DOCKER_BUILDKIT"] = "0"
-        argv = [*self.compose.docker_compose_command(), "--progress", "plain", "build", *(limit_flags or [])]
-        watched = run_watched(argv, env=env, cwd=self.file.parent, timeout_s=timeout_s, stall_s=stall_s,
-                              on_line=on_line, what="The stack's build")
-        if watched.returncode != 0:
-            raise StackCommandFailed(f"`docker compose build` failed (exit {watched.returncode}): {gist(chr(10).join(watched.lines))}",
-                                     "Run `docker compose build` in your folder to see the whole log.")
-        return watched.seconds
 
     def up(self, wait_s: float, *services: str, scale: dict[str, int] | None = None) -> float:
         """`up --wait`: returns once every service is running and those with a healthcheck are healthy."""

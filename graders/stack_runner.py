@@ -11,13 +11,13 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import compose_model, disk_budget, engine, front, staging
-from graders.build import MAX_CONTEXT_BYTES, compose_build_flags
+from graders import build_fence, compose_model, disk_budget, engine, front, staging
+from graders.build import MAX_CONTEXT_BYTES, build_image, compose_build_flags
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
-from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
-from graders.errors import BuildFailed, SubmissionError
+from graders.dockerfile_model import parse_dockerfile
+from graders.errors import BuildFailed, GraderError, SubmissionError
 from graders.labels import run_labels
 from graders.spec import Phase
 from graders.stack import Stack, StackCommandFailed, awaited_jobs
@@ -50,63 +50,49 @@ def parse(ctx: GradingContext, say: Say) -> None:
 
 
 def build(ctx: GradingContext, say: Say) -> None:
+    """Build each service's image the way a Dockerfile lab's is built (graders/build.py): with the build's
+    limits, its fence, its no-progress budget and a run-scoped tag; Compose then only starts the stack."""
     assert ctx.compose is not None and ctx.build_dir is not None
     model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet)
     effective_file = ctx.build_dir.parent / EFFECTIVE_FILE
     effective_file.write_text(json.dumps(model, indent=1))
     ctx.stack = Stack(effective_file, model["name"], timeout_s=ctx.spec.limits.run_timeout_s,
                       forwards=tuple(front.forwards_of(model["services"].get(front.FRONT) or {})))
-    if not any("build" in service for service in ctx.compose.services.values()):
+    builds = {name: service["build"] for name, service in ctx.compose.services.items() if "build" in service}
+    if not builds:
         return
     say("Building the images")
+    ctx.stack.built = True
+    limits = ctx.spec.limits
+    deadline = time.monotonic() + limits.build_timeout_s
+    name = ""
 
     def on_line(line: str) -> None:
-        if line.startswith("#") and " [" in line:
-            say(f"Building: {line[:70]}")
+        if line.startswith("Step ") or (line.startswith("#") and " [" in line):
+            say(f"Building {name}: {line[:60]}")
 
     try:
-        limits = ctx.spec.limits
-        dockerfiles = _dockerfiles(ctx)
-        flags = None if _needs_buildkit(dockerfiles) else compose_build_flags(limits)
-        started = time.time()
-        try:
-            ctx.stack.build(limits.build_timeout_s, limits.build_stall_s, on_line, flags)
-        except (StackCommandFailed, BuildFailed):
-            if flags is not None:
-                engine.remove_step_containers(started - 1, _run_commands(dockerfiles))
-            raise
-    except (StackCommandFailed, BuildFailed) as exc:
-        ctx.blockers[Phase.BUILD] = Blocker("build", f"The stack's images did not build: {exc.message}",
+        with build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), limits) as cgroup_parent:
+            for name, section in builds.items():
+                context = Path(section["context"])
+                dockerfile = context / section.get("dockerfile", "Dockerfile")
+                build_image(context, dockerfile, model["services"][name]["image"], dict(section.get("labels") or {}),
+                            timeout_s=max(1.0, deadline - time.monotonic()), buildkit=_needs_buildkit(dockerfile),
+                            limits=limits, on_line=on_line, cgroup_parent=cgroup_parent,
+                            extra_flags=compose_build_flags(section))
+    except (BuildFailed, GraderError) as exc:
+        ctx.blockers[Phase.BUILD] = Blocker("build", f"The image of `{name}` did not build: {exc.message}",
                                             exc.hint or "Run `docker compose build` in your folder to see the whole log.",
                                             summary="the stack's images must build first (see stack_builds).")
 
 
-def _dockerfiles(ctx: GradingContext) -> list[ParsedDockerfile | None]:
-    """The Dockerfile of each service that builds, parsed; None for one that cannot be read here (the
-    build's own message will say why)."""
-    assert ctx.compose is not None
-    found: list[ParsedDockerfile | None] = []
-    for service in ctx.compose.services.values():
-        build = service.get("build")
-        if not isinstance(build, dict):
-            continue
-        try:
-            found.append(parse_dockerfile(Path(build["context"]) / build.get("dockerfile", "Dockerfile")))
-        except (SubmissionError, KeyError):
-            found.append(None)
-    return found
-
-
-def _needs_buildkit(dockerfiles: list[ParsedDockerfile | None]) -> bool:
-    """Whether a Dockerfile needs BuildKit (RUN --mount, heredocs...), or cannot be read. Only the classic
-    builder takes a memory limit for its steps, so the stack builds with it unless one does."""
-    return any(parsed is None or parsed.needs_buildkit for parsed in dockerfiles)
-
-
-def _run_commands(dockerfiles: list[ParsedDockerfile | None]) -> list[list[str]]:
-    """The command lines the classic builder gives the step containers of the stack's RUN instructions."""
-    return [list(ins.args) if ins.is_json else ["/bin/sh", "-c", " ".join(ins.args)]
-            for parsed in dockerfiles if parsed is not None for ins in parsed.instructions if ins.keyword == "RUN"]
+def _needs_buildkit(dockerfile: Path) -> bool:
+    """Whether a Dockerfile needs BuildKit (RUN --mount, heredocs...); one that cannot be read here is built
+    with it, whose message then says what is wrong."""
+    try:
+        return parse_dockerfile(dockerfile).needs_buildkit
+    except SubmissionError:
+        return True
 
 
 def start(ctx: GradingContext, say: Say) -> None:

@@ -23,7 +23,6 @@ from graders.build import (
     build_image,
     build_limit_flags,
     build_limits,
-    build_limits_for_compose,
     compose_build_flags,
     killed_step_hint,
 )
@@ -214,10 +213,26 @@ def test_buildkit_build_memory_hog_is_stopped(tmp_path: Path, no_leftovers: None
 
 @pytest.mark.engine
 def test_stack_build_memory_hog_is_stopped(tmp_path: Path, no_leftovers: None) -> None:
-    """A stack whose Dockerfiles need no BuildKit builds with the classic builder, which takes `--memory`;
-    the killed step's container (the classic builder keeps it) is removed too."""
+    """A stack's images are built as a Dockerfile lab's are (graders/build.py), with the same limits; the
+    killed step's container is removed too (no_leftovers)."""
     report = grade_stack(tmp_path, f"FROM {BASE}\n{HOG} # {nonce()}\n")
-    assert "137" in build_message(report, Status.FAILED, "stack_builds")
+    message = build_message(report, Status.FAILED, "stack_builds")
+    assert "The image of `app` did not build" in message and "137" in message, message
+    assert f"{64} MB of memory" in report.result("stack_builds").hint
+
+
+@pytest.mark.engine
+def test_stack_build_fork_bomb_meets_the_builds_process_limit(tmp_path: Path, no_leftovers: None) -> None:
+    fence_or_skip()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "bomb.py").write_text(BOMB)
+    (tmp_path / "app" / "Dockerfile").write_text(f"FROM {BASE}\nCOPY bomb.py /bomb.py\n"
+                                                 f"RUN timeout -s KILL 60 python3 /bomb.py 1500 # {nonce()}\n{DONE}\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    build: {context: ./app, args: {UNUSED: x}}\n")
+    spec = replace(STACK, limits=replace(STACK.limits, memory_bytes=1024 * MiB, build_pids=48))
+    report = grade(spec, tmp_path)
+    assert "returned a non-zero code: 1" in build_message(report, Status.FAILED, "stack_builds")
+    assert "48 processes" in report.result("stack_builds").hint
 
 
 # --- what a run's builds leave on disk ----------------------------------------------------------------------
@@ -296,10 +311,18 @@ def test_limit_flags_per_builder() -> None:
     assert build_limit_flags("legacy", limits) == ["--memory", str(512 * MiB), "--memory-swap", str(512 * MiB),
                                                    "--cpu-period", "100000", "--cpu-quota", "150000"]
     assert build_limit_flags("buildkit", limits) == []
+    assert build_limit_flags("buildkit", limits, "/docker/f") == ["--cgroup-parent", "/docker/f"]
+    assert build_limit_flags("legacy", limits, "/docker/f")[-2:] == ["--cgroup-parent", "/docker/f"]
     assert build_limits(None) == Limits()  # no build runs unlimited
     assert build_limits(limits, 64 * MiB).memory_bytes == 64 * MiB
-    assert build_limits_for_compose(limits) == {}
-    assert compose_build_flags(limits) == ["--memory", str(512 * MiB)]
+
+
+def test_a_compose_build_section_becomes_docker_build_flags() -> None:
+    section = {"context": "/x", "dockerfile": "Dockerfile", "args": {"A": "1", "UNSET": None}, "target": "runtime",
+               "no_cache": True, "pull": False, "shm_size": 268435456, "network": "none", "labels": {"k": "v"}}
+    assert compose_build_flags(section) == ["--build-arg", "A=1", "--target", "runtime", "--no-cache",
+                                            "--shm-size", "268435456", "--network", "none"]
+    assert compose_build_flags({"context": "/x"}) == []
 
 
 def test_killed_step_hint_names_the_limit() -> None:
