@@ -18,12 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from docker.utils.build import exclude_paths
-
 from graders.errors import BuildFailed, GraderError
 from graders.spec import Limits
-from graders.staging import ignore_patterns
-from graders.watch import LOG_TAIL_LINES, run_watched
+from graders.staging import sent_paths
+from graders.watch import LOG_TAIL_LINES, Watched, run_watched
 
 MAX_CONTEXT_BYTES = 300 * 1024 * 1024
 
@@ -36,6 +34,7 @@ class BuildResult:
     log_tail: str
     builder: str  # "legacy" or "buildkit"
     log: str = ""  # the whole log, kept only when asked for (full_log=True)
+    note: str = ""  # what the learner should know about how it was built (e.g. an offline frontend)
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,12 @@ def build_client(buildkit: bool) -> BuildClient:
     )
 
 
-def context_size(folder: Path, limit: int = MAX_CONTEXT_BYTES) -> int:
-    """Bytes the build would send, honouring .dockerignore, counting no further than just past the limit.
-
-    A learner's data folder listed in .dockerignore does not count: that is exactly what it is for.
+def context_size(folder: Path, limit: int = MAX_CONTEXT_BYTES, dockerfile: str = "Dockerfile") -> int:
+    """Bytes the build would send, honouring the ignore file that applies, counting no further than just past
+    the limit. A learner's data folder listed there does not count: that is exactly what it is for.
     """
-    patterns = ignore_patterns(folder / ".dockerignore")
     total = 0
-    for rel in exclude_paths(str(folder), patterns):
+    for rel in sent_paths(folder, dockerfile):
         path = folder / rel
         if path.is_file() and not path.is_symlink():
             total += path.stat().st_size
@@ -122,7 +119,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
     cgroup_parent: where the build's steps run, a fence with the build's limits (graders/build_fence.py).
     extra_flags: what a compose service's `build:` asks for (compose_build_flags).
     """
-    size = context_size(context)
+    size = context_size(context, dockerfile=dockerfile.name)
     if size > MAX_CONTEXT_BYTES:
         raise BuildFailed(
             f"The build context ({context}) holds more than {MAX_CONTEXT_BYTES // 2**20} MB.",
@@ -130,15 +127,25 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
     client = build_client(buildkit)
     with tempfile.TemporaryDirectory(prefix="mastery-build-") as tmp:
         iidfile = Path(tmp) / "iid"
-        argv = [*client.argv, "-f", str(dockerfile), "-t", tag, "--iidfile", str(iidfile)]
-        for key, value in labels.items():
-            argv += ["--label", f"{key}={value}"]
-        argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
-        argv += extra_flags
-        argv.append(str(context))
-        watched = run_watched(argv, env={**os.environ, **client.env}, cwd=None, timeout_s=timeout_s,
-                              stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s, on_line=on_line,
-                              keep=None if full_log else 200, ignore=_noise)
+
+        def attempt(file: Path) -> Watched:
+            argv = [*client.argv, "-f", str(file), "-t", tag, "--iidfile", str(iidfile)]
+            for key, value in labels.items():
+                argv += ["--label", f"{key}={value}"]
+            argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
+            argv += extra_flags
+            argv.append(str(context))
+            return run_watched(argv, env={**os.environ, **client.env}, cwd=None, timeout_s=timeout_s,
+                               stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s,
+                               on_line=on_line, keep=None if full_log else 200, ignore=_noise)
+
+        watched, note = attempt(dockerfile), ""
+        if client.builder == "buildkit" and watched.returncode != 0 and (image := _unreachable_frontend(watched.lines)):
+            # Offline, BuildKit cannot fetch the frontend a `# syntax=` line names; its own built-in one reads the
+            # same Dockerfile (cache mounts and all), so the build is not the learner's failure.
+            watched = attempt(_without_syntax_line(dockerfile, Path(tmp)))
+            note = (f" The `# syntax=` line names the Dockerfile frontend {image}, which cannot be fetched here "
+                    "(no registry answers), so the engine's built-in frontend read the Dockerfile.")
         lines = watched.lines
         log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
         if watched.returncode != 0 or not iidfile.exists():
@@ -147,10 +154,36 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             hint = (killed_step_hint(summary, chosen, client.builder)
                     or (out_of_processes_hint(chosen) if cgroup_parent and _fork_failed(lines) else None)
                     or "Read the last lines of the build log: the failing step is the one just above the error.")
-            raise BuildFailed(f"The build failed: {summary}", hint, log_tail=log_tail)
+            raise BuildFailed(f"The build failed: {summary}{note}", hint, log_tail=log_tail)
         image_id = iidfile.read_text().strip()
     return BuildResult(image_id=image_id, tag=tag, seconds=watched.seconds, log_tail=log_tail, builder=client.builder,
-                       log="\n".join(lines) if full_log else "")
+                       log="\n".join(lines) if full_log else "", note=note.strip())
+
+
+UNREACHABLE_FRONTEND = re.compile(r"resolve (?:image config|source metadata) for (\S*docker/dockerfile[^\s:]*(?::[\w.-]+)?)")
+
+
+def _unreachable_frontend(lines: list[str]) -> str | None:
+    """The frontend image a failed BuildKit build could not fetch, when that is why it failed (its last line
+    names the frontend image too); None for any other failure."""
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    if "docker/dockerfile" not in last:
+        return None
+    return next((m.group(1) for line in lines if (m := UNREACHABLE_FRONTEND.search(line))), None)
+
+
+def _without_syntax_line(dockerfile: Path, folder: Path) -> Path:
+    """A copy of the Dockerfile (and its own ignore file) with the `# syntax=` line blanked, so line numbers
+    in messages stay the learner's."""
+    lines = dockerfile.read_text().splitlines(keepends=True)
+    lines = ["#\n" if i == next((j for j, line in enumerate(lines) if line.strip()), 0) else line
+             for i, line in enumerate(lines)]
+    copy = folder / dockerfile.name
+    copy.write_text("".join(lines))
+    own_ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    if own_ignore.is_file():
+        shutil.copyfile(own_ignore, folder / own_ignore.name)
+    return copy
 
 
 # Containment of the build itself (issue 10). What each builder honours was measured on Engine 20.10

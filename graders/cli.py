@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graders import doctor as doctor_mod
-from graders import engine, images, runs
+from graders import engine, images, runs, submission
 from graders import report as report_mod
 from graders.errors import GraderError, Interrupted
 from graders.labs import all_labs, get_lab
@@ -86,7 +87,10 @@ def _lab_entry(lab_id: str) -> dict[str, object]:
     return {
         "id": spec.id, "title": spec.title, "lesson": spec.lesson, "kind": spec.kind,
         "total_points": spec.total_points,
+        # The files the reference solution changes; `solution_check` grades them laid over the starter.
         "solution": str(spec.solution_dir.relative_to(REPO_ROOT)),
+        "solution_check": f"mastery check {spec.id} --solution",
+        "variants": {kind: [v.name for v in submission.variants(spec, kind)] for kind in submission.KINDS},
         "checks": [{"name": c.name, "points": c.points, "tags": [c.category.value, *c.tags]} for c in spec.checks],
     }
 
@@ -112,12 +116,27 @@ def labs(as_json: bool) -> None:
 @click.argument("lab")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write Gradescope's results.json here.")
-def check(lab: str, folder: Path | None, json_file: Path | None) -> None:
+@click.option("--solution", is_flag=True, help="Grade the lab's reference solution (laid over its starter files).")
+@click.option("--variant", metavar="NAME",
+              help="Grade one of the lab's variants: broken/NAME, alternatives/NAME or gaming/NAME (see `mastery labs --json`).")
+def check(lab: str, folder: Path | None, json_file: Path | None, solution: bool, variant: str | None) -> None:
     """Grade FOLDER (default: the lab's folder under labs/) against LAB."""
     spec = get_lab(lab)
-    target = folder or spec.starter_dir
-    with runs.signals_interrupt(), err.status("Grading…", spinner="dots") as status:
-        report = grade(spec, target, progress=lambda msg: status.update(f"{spec.id}: {msg}…"))
+    if (solution or variant) and folder is not None:
+        raise click.UsageError("Give a FOLDER, or --solution/--variant, not both.")
+    chosen = None
+    if variant:
+        try:
+            chosen = submission.variant(spec, variant)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--variant") from None
+    with contextlib.ExitStack() as stack:
+        target = folder or spec.starter_dir
+        if solution or chosen is not None:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"mastery-{spec.id}-solution-")))
+            target = submission.materialize(spec, chosen, into=scratch / spec.id)
+        with runs.signals_interrupt(), err.status("Grading…", spinner="dots") as status:
+            report = grade(spec, target, progress=lambda msg: status.update(f"{spec.id}: {msg}…"))
     out.print(report_mod.rich_table(report))
     if json_file is not None:
         json_file.write_text(json.dumps(report_mod.gradescope(report), indent=2))

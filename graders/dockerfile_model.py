@@ -95,10 +95,11 @@ class HealthcheckSpec:
 
 @dataclass
 class Stage:
-    base: str
+    base: str  # the image as BuildKit reads it: the global ARGs' defaults expanded (python:3.13-slim)
     name: str
     line: int
     platform: str = ""  # FROM --platform=..., as written ("$BUILDPLATFORM", "linux/amd64"); "" when absent
+    written: str = ""  # the image as the learner wrote it (python:${PYTHON_VERSION}-slim)
     instructions: list[Instruction] = field(default_factory=list)
 
     def last(self, keyword: str) -> Instruction | None:
@@ -195,12 +196,16 @@ def parse_dockerfile(path: Path) -> ParsedDockerfile:
             raise SubmissionError(f"line {ins.line}: unknown instruction {ins.keyword!r}.",
                                   f"Check the spelling; instructions are {', '.join(sorted(KNOWN_INSTRUCTIONS))}.")
     stages: list[Stage] = []
+    global_args: dict[str, str] = {}
     for ins in instructions:
+        if ins.keyword == "ARG" and not stages:
+            global_args.update(arg_defaults(ins.args))
         if ins.keyword == "FROM":
             if not ins.args or not ins.args[0]:
                 raise SubmissionError(f"line {ins.line}: FROM needs an image, e.g. FROM python:3.13-slim.")
             name = ins.args[2] if len(ins.args) >= 3 and ins.args[1].upper() == "AS" else ""
-            stages.append(Stage(base=ins.args[0], name=name, line=ins.line, platform=ins.flag("platform") or ""))
+            stages.append(Stage(base=expand(ins.args[0], global_args), name=name, line=ins.line,
+                                platform=ins.flag("platform") or "", written=ins.args[0]))
         elif stages:
             stages[-1].instructions.append(ins)
         elif ins.keyword != "ARG":
@@ -213,3 +218,39 @@ def parse_dockerfile(path: Path) -> ParsedDockerfile:
         if hc is not None:
             _healthcheck_from(hc)  # validate options early, with the line number
     return ParsedDockerfile(path=path, instructions=instructions, stages=stages, syntax_directive=syntax)
+
+
+_VARIABLE = re.compile(r"\$(?:\{(?P<name>\w+)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}|(?P<bare>\w+))")
+
+
+def arg_defaults(args: tuple[str, ...]) -> dict[str, str]:
+    """`ARG NAME=default` (quotes removed) as {NAME: default}; an ARG without a default is empty, as in a
+    build given no --build-arg."""
+    out = {}
+    for arg in args:
+        name, _, value = arg.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        out[name] = value
+    return out
+
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    """`$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME-word}`, `${NAME:+word}` and `${NAME+word}` as BuildKit's
+    lexer reads them in FROM (no nesting)."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group("name") or m.group("bare")
+        op, word = m.group("op"), m.group("word") or ""
+        value, is_set = variables.get(name, ""), name in variables
+        if op == ":-":
+            return value or word
+        if op == "-":
+            return value if is_set else word
+        if op == ":+":
+            return word if value else ""
+        if op == "+":
+            return word if is_set else ""
+        return value
+
+    return _VARIABLE.sub(one, text)

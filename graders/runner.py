@@ -112,10 +112,9 @@ def _parse(ctx: GradingContext, say: Progress) -> None:
 def _stage(ctx: GradingContext) -> Path:
     """A copy of the build context with the lab's planted files: what the builder would be sent (the ignore
     file that applies leaves the rest out), plus the files the learner hands in."""
-    ignore = next((name for name in ("Dockerfile.dockerignore", ".dockerignore")
-                   if (ctx.submission / name).is_file() and not (ctx.submission / name).is_symlink()), None)
     return staging.stage(ctx.submission, ctx.spec.id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
-                         ignore_file=ignore, keep=(*ctx.spec.files, ".dockerignore", "Dockerfile.dockerignore"),
+                         ignore_file=staging.applicable_ignore(ctx.submission),
+                         keep=(*ctx.spec.files, ".dockerignore", "Dockerfile.dockerignore"),
                          too_large=("The build context", "Add data, model files and .git to .dockerignore: they do not "
                                     "belong in the image."))
 

@@ -81,6 +81,21 @@ def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tupl
     return staged
 
 
+def applicable_ignore(context: Path, dockerfile: str = "Dockerfile") -> str | None:
+    """The ignore file the builder applies to a context: the Dockerfile's own (`Dockerfile.dockerignore`,
+    next to it) before `.dockerignore`; None when there is neither (a link does not count)."""
+    for name in (f"{dockerfile}.dockerignore", ".dockerignore"):
+        if (context / name).is_file() and not (context / name).is_symlink():
+            return name
+    return None
+
+
+def sent_paths(context: Path, dockerfile: str = "Dockerfile") -> set[str]:
+    """The paths (relative, folders and files) the builder is sent from `context`, its ignore file applied."""
+    ignore = applicable_ignore(context, dockerfile)
+    return set(exclude_paths(str(context), ignore_patterns(context / ignore) if ignore else []))
+
+
 def ignore_patterns(ignore: Path) -> list[str]:
     """The patterns of a .dockerignore-style file (comments and blank lines left out); none when it is not
     a regular file (a link is not followed)."""

@@ -1,8 +1,13 @@
-"""Assemble a submission folder from the lab's files: the starter, then the solution, then a broken variant.
+"""Assemble a submission folder from the lab's files: the starter, then the solution, then a variant.
 
-Solutions and variants hold only the files they change, so the lab's app code lives in one place.
-A broken variant is one `broken/NAME.toml`: what it breaks (the checks it must fail), and the edits
-that break it (replace `old` by `new` in a file of the solution, or delete a file).
+Solutions and variants hold only the files they change, so the lab's app code lives in one place. A
+variant is one TOML file in a folder of the lab named for its kind:
+- `broken/`: a mistake learners make, and the checks it must fail;
+- `alternatives/`: a correct submission that differs from the reference the way a competent engineer
+  might choose (it must score full marks: `fails` is empty);
+- `gaming/`: a shortcut that satisfies the letter of a check, and the checks it must fail.
+Each holds what it is (`description`, `fails`) and how it is made from the solution: whole files written
+(`[[write]]` file, content), edits (`[[edit]]` replace `old` by `new` in a file) and files deleted.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ class Edit:
     new: str
 
 
+KINDS = ("broken", "alternatives", "gaming")
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -32,26 +40,46 @@ class Variant:
     fails: frozenset[str]
     edits: tuple[Edit, ...]
     delete: tuple[str, ...]
+    kind: str = "broken"
+    writes: tuple[tuple[str, str], ...] = ()  # (file, whole content)
+
+    @property
+    def label(self) -> str:
+        """How a person names it: `alternatives/arg-base`."""
+        return f"{self.kind}/{self.name}"
 
 
-def variants(spec: LabSpec) -> list[Variant]:
+def variants(spec: LabSpec, kind: str = "broken") -> list[Variant]:
+    """The lab's variants of one kind, by name."""
     out = []
-    for path in sorted(spec.broken_dir.glob("*.toml")):
+    for path in sorted((spec.folder / kind).glob("*.toml")):
         meta = tomllib.loads(path.read_text())
         edits = tuple(Edit(e["file"], e["old"], e["new"]) for e in meta.get("edit", ()))
-        out.append(Variant(name=path.stem, description=meta["description"], fails=frozenset(meta["fails"]),
-                           edits=edits, delete=tuple(meta.get("delete", ()))))
+        writes = tuple((w["file"], w["content"]) for w in meta.get("write", ()))
+        fails = frozenset(meta.get("fails", ()))
+        if kind == "alternatives" and fails:
+            raise ValueError(f"{path}: an alternative is a correct submission; it fails nothing")
+        if kind != "alternatives" and not fails:
+            raise ValueError(f"{path}: name the checks this variant must fail (`fails`)")
+        out.append(Variant(name=path.stem, description=meta["description"], fails=fails, edits=edits,
+                           delete=tuple(meta.get("delete", ())), kind=kind, writes=writes))
     return out
 
 
 def variant(spec: LabSpec, name: str) -> Variant:
-    for v in variants(spec):
-        if v.name == name:
-            return v
-    raise KeyError(f"lab {spec.id} has no broken variant {name!r}")
+    """A variant by its name (`bloated`) or its label (`broken/bloated`), of any kind."""
+    for kind in KINDS:
+        for v in variants(spec, kind):
+            if name in (v.name, v.label):
+                return v
+    known = ", ".join(v.label for kind in KINDS for v in variants(spec, kind))
+    raise KeyError(f"lab {spec.id} has no variant {name!r}; it has: {known}")
 
 
 def _apply(variant: Variant, target: Path) -> None:
+    for file, content in variant.writes:
+        (target / file).parent.mkdir(parents=True, exist_ok=True)
+        (target / file).write_text(content)
     for edit in variant.edits:
         path = target / edit.file
         text = path.read_text()

@@ -11,8 +11,9 @@ from graders.spec import LabSpec
 from graders.submission import Variant, materialize
 
 
-def solution_scores_full_marks(spec: LabSpec, tmp_path: Path) -> GradeReport:
-    report = grade(spec, materialize(spec, into=tmp_path / "sub"))
+def solution_scores_full_marks(spec: LabSpec, tmp_path: Path, alternative: Variant | None = None) -> GradeReport:
+    """The reference solution, or an alternative correct one, scores every point this host can award."""
+    report = grade(spec, materialize(spec, alternative, into=tmp_path / "sub"))
     failed = {r.name: r.message for r in report.results if r.status not in (Status.PASSED, Status.SKIPPED)}
     assert not failed, failed
     for r in report.results:

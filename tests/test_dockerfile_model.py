@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.dockerfile_model import parse_dockerfile, parse_duration
+from graders.dockerfile_model import expand, parse_dockerfile, parse_duration
 from graders.errors import SubmissionError
 
 
@@ -76,3 +76,14 @@ def test_missing_dockerfile(tmp_path: Path) -> None:
 ])
 def test_buildkit_features_are_detected(tmp_path: Path, line: str) -> None:
     assert parse_dockerfile(write(tmp_path, f"FROM a\n{line}\n")).needs_buildkit
+
+
+def test_a_base_named_through_build_arguments_reads_as_buildkit_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        'ARG PYTHON_VERSION=3.13\nARG VARIANT="slim"\nARG UNSET\n'
+        "FROM python:${PYTHON_VERSION}-${VARIANT} AS build\n"
+        "FROM python:${UNSET:-3.12}-slim${UNSET:+-never}\nARG LATER=1\nFROM $LATER\n")
+    stages = parse_dockerfile(tmp_path / "Dockerfile").stages
+    assert [s.base for s in stages] == ["python:3.13-slim", "python:3.12-slim", ""]
+    assert stages[0].written == "python:${PYTHON_VERSION}-${VARIANT}"
+    assert expand("${A-x}${B-y}$C", {"A": ""}) == "y"

@@ -1,6 +1,6 @@
-"""Every lab proven both ways on a real engine: its solution scores full marks, each broken variant
-loses exactly the points of the checks it names (and says what it saw and what to change), and
-nothing labelled is left behind."""
+"""Every lab proven both ways on a real engine: its solution and each alternative correct solution score
+full marks, each broken or gaming variant loses exactly the points of the checks it names (and says
+what it saw and what to change), and nothing labelled is left behind."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from graders.submission import Variant, variants
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 LABS = list(all_labs().values())
-CASES = [(spec, v) for spec in LABS for v in variants(spec)]
+CASES = [(spec, v) for spec in LABS for kind in ("broken", "gaming") for v in variants(spec, kind)]
+ALTERNATIVES = [(spec, v) for spec in LABS for v in variants(spec, "alternatives")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,7 +43,14 @@ def test_solution_scores_full_marks(spec: LabSpec, tmp_path: Path, no_leftovers:
     solution_scores_full_marks(spec, tmp_path)
 
 
-@pytest.mark.parametrize(("spec", "variant"), CASES, ids=lambda x: x.id if isinstance(x, LabSpec) else x.name)
+@pytest.mark.parametrize(("spec", "alternative"), ALTERNATIVES, ids=lambda x: x.id if isinstance(x, LabSpec) else x.name)
+def test_alternative_solution_scores_full_marks(spec: LabSpec, alternative: Variant, tmp_path: Path,
+                                                no_leftovers: None) -> None:
+    """A correct submission written another way than the reference passes every check."""
+    solution_scores_full_marks(spec, tmp_path, alternative)
+
+
+@pytest.mark.parametrize(("spec", "variant"), CASES, ids=lambda x: x.id if isinstance(x, LabSpec) else x.label)
 def test_broken_variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: Path,
                                                 no_leftovers: None) -> None:
     variant_fails_exactly_its_checks(spec, variant, tmp_path)

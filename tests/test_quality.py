@@ -45,8 +45,11 @@ def test_labs_json_contract() -> None:
     entries = json.loads(proc.stdout)
     assert [e["id"] for e in entries] == list(all_labs())
     for entry in entries:
-        assert set(entry) == {"id", "title", "lesson", "kind", "total_points", "solution", "checks"}
+        assert set(entry) == {"id", "title", "lesson", "kind", "total_points", "solution", "solution_check", "variants",
+                              "checks"}
         assert (REPO_ROOT / entry["solution"]).is_dir()
+        assert entry["solution_check"] == f"mastery check {entry['id']} --solution"
+        assert set(entry["variants"]) == {"broken", "alternatives", "gaming"} and entry["variants"]["broken"]
         assert entry["total_points"] == sum(c["points"] for c in entry["checks"])
         for check in entry["checks"]:
             assert set(check) == {"name", "points", "tags"} and check["tags"]
@@ -71,3 +74,17 @@ def test_doctor_says_grading_can_run() -> None:
 def test_compose_file_is_valid() -> None:
     proc = run("docker", "compose", "-f", "compose.yaml", "config", "--quiet", timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.engine
+def test_the_reference_and_each_variant_grade_as_mastery_labs_names_them() -> None:
+    """What an instructor types to see the reference or a variant graded: full marks, a failure, and clear
+    refusals of a wrong name or of a folder given as well."""
+    solution = run(sys.executable, "-m", "graders", "check", "first-image", "--solution")
+    assert solution.returncode == 0, solution.stdout + solution.stderr
+    broken = run(sys.executable, "-m", "graders", "check", "first-image", "--variant", "broken/no-cmd")
+    assert broken.returncode == 1 and "no-cmd" not in broken.stderr, broken.stdout + broken.stderr
+    unknown = run(sys.executable, "-m", "graders", "check", "first-image", "--variant", "nope")
+    assert unknown.returncode == 2 and "has no variant 'nope'" in unknown.stderr and "broken/no-cmd" in unknown.stderr
+    both = run(sys.executable, "-m", "graders", "check", "first-image", "labs/first-image", "--solution")
+    assert both.returncode == 2 and "not both" in both.stderr

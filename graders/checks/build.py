@@ -11,7 +11,8 @@ from graders.spec import Check, Outcome, Phase
 def image_builds(points: float, name: str = "image_builds") -> Check:
     def run(ctx: GradingContext) -> Outcome:
         if ctx.build is not None:
-            return Outcome.passed(f"Built with the {ctx.build.builder} builder in {ctx.build.seconds:.1f} s.")
+            note = f" {ctx.build.note}" if ctx.build.note else ""
+            return Outcome.passed(f"Built with the {ctx.build.builder} builder in {ctx.build.seconds:.1f} s.{note}")
         err = ctx.build_error
         if isinstance(err, BuildFailed):
             tail = f"\nLast lines of the build log:\n{err.log_tail}" if err.log_tail else ""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
+from graders import script_probe
 from graders.context import GradingContext
+from graders.labels import run_labels
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 
 
 def prints(points: float, patterns: tuple[str, ...], name: str = "prints_result",
-           title: str = "Runs and prints the expected result") -> Check:
-    """Exit code 0 and every pattern (a regular expression) found in the job's output."""
+           title: str = "Runs and prints the expected result", script: str | None = None) -> Check:
+    """Exit code 0 and every pattern (a regular expression) found in the job's output; with `script`, the
+    output must come from running it (graders/script_probe.py), not from a command that prints it."""
 
     def run(ctx: GradingContext) -> Outcome:
         result = ctx.run_result
@@ -26,7 +29,16 @@ def prints(points: float, patterns: tuple[str, ...], name: str = "prints_result"
         if missing:
             return Outcome.failed(f"The job finished but its output lacks {missing}. Its last lines:\n{tail}",
                                   "The image must run the lab's script unchanged (CMD [\"python\", \"SCRIPT\"]).")
-        return Outcome.passed(f"Exit code 0 after {result.seconds:.1f} s; the output has every expected line.")
+        if script is not None and ctx.build is not None:
+            probed = script_probe.probe(ctx.build.image_id, ctx.image_attrs.get("Config") or {}, script,
+                                        run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits)
+            if not probed.runs:
+                return Outcome.failed(
+                    f"The output has the expected lines, but they do not come from {script}: {probed.said}.",
+                    f"Let the image run the lab's script as it is, e.g. CMD [\"python\", \"{script}\"]: the job is the "
+                    "script's work, not its printed answer.")
+        return Outcome.passed(f"Exit code 0 after {result.seconds:.1f} s; the output has every expected line"
+                              + (f", printed by {script}." if script else "."))
 
     # Category: a batch job's output is its endpoint, the way it answers.
     return Check(name, title, points, Category.ENDPOINT, Phase.RUNTIME, run, tags=("output",))

@@ -89,16 +89,18 @@ def base_image_pinned(points: float, name: str = "base_image_pinned", *, exact: 
             base = stage.base
             if base.lower() in stage_names or base == "scratch" or "@sha256:" in base:
                 continue
-            repo, _, tag = base.rpartition(":") if ":" in base.split("/")[-1] else (base, "", "")
+            tag = base.rpartition(":")[2] if ":" in base.split("/")[-1] else ""
             version = tag.split("-")[0]
+            # The image as written, and what its build arguments' defaults make of it.
+            at = f"line {stage.line}: " + (f"{stage.written} (that is, {base})" if stage.written not in ("", base) else base)
             if not tag:
-                problems.append(f"line {stage.line}: {base} has no tag, so it means {base}:latest")
+                problems.append(f"{at} has no tag, so it means {base}:latest")
             elif tag == "latest" or not any(ch.isdigit() for ch in tag):
-                problems.append(f"line {stage.line}: {repo}:{tag} is a moving tag")
+                problems.append(f"{at} is a moving tag")
             elif version.count(".") == 0 and tag[0].isdigit():
-                problems.append(f"line {stage.line}: {repo}:{tag} names only a major version")
+                problems.append(f"{at} names only a major version")
             elif exact and not re.fullmatch(r"\d+\.\d+\.\d+", version):
-                problems.append(f"line {stage.line}: {repo}:{tag} moves with every patch release")
+                problems.append(f"{at} moves with every patch release")
         where = f"{dockerfile}: " if dockerfile else ""
         if problems:
             example = "FROM python:3.13.5-slim (or its digest, @sha256:...)" if exact else "FROM python:3.13-slim (or its digest)"

@@ -28,6 +28,6 @@ SPEC = LabSpec(
         # jq: small (three packages, about 0.4 MB) and in every Debian release the stand-ins are made from.
         cache_speeds_rebuild(25, added_package="jq"),
         prints(20, (r"pipeline: 6 steps, 6 edges", r"wrote \S*pipeline\.svg \(\d+ bytes, 6 nodes drawn\)"),
-               title="Runs and draws the pipeline diagram"),
+               title="Runs and draws the pipeline diagram", script="report.py"),
     ),
 )

@@ -27,7 +27,7 @@ SPEC = LabSpec(
         dockerfile_valid(10),
         base_image_pinned(10),
         image_builds(20),
-        prints(25, (r"rows: 178, columns: 14", r"accuracy: (0\.9\d\d|1\.000)")),
+        prints(25, (r"rows: 178, columns: 14", r"accuracy: (0\.9\d\d|1\.000)"), script="analyze.py"),
         dependency_layer_cached(20, source_file="analyze.py"),
         image_excludes(15, paths=("data", ".git", ".env")),
     ),

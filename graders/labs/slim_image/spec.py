@@ -27,6 +27,6 @@ SPEC = LabSpec(
         size_fraction_of_reference(25, reference="bloated.Dockerfile", fraction=0.6),
         little_wasted_space(20, max_mb=10),
         prints(25, (r"orders: 8\n", r"total revenue: 309\.40\n", r"best region: north \(109\.80\)"),
-               title="Prints exactly what the original prints"),
+               title="Prints exactly what the original prints", script="report.py"),
     ),
 )

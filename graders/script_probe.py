@@ -1,0 +1,87 @@
+"""Does the image's own command run the lab's script, or only print what the script would print?
+
+A batch job's output can be typed into `CMD echo ...`. So the grader starts the image once more, unchanged
+but for the script, which it swaps for one line printing a fresh marker: a command that runs the script
+prints the marker; one that fakes the output does not. The probe runs without network, under the lab's
+limits and the run's labels, and is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import posixpath
+import secrets
+import shlex
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import docker.errors
+
+from graders import engine
+from graders.spec import Limits
+
+PROBE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ScriptProbe:
+    runs: bool
+    said: str  # what the command printed with the script swapped (its first lines), or why it could not run
+
+
+def command_argv(config: Mapping[str, Any]) -> list[str]:
+    """ENTRYPOINT then CMD, with a shell form's command line split into its words."""
+    argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+    words: list[str] = []
+    for i, arg in enumerate(argv):
+        if i > 0 and argv[i - 1] == "-c" and posixpath.basename(argv[0]) in ("sh", "bash", "dash"):
+            with contextlib.suppress(ValueError):
+                words += shlex.split(arg.replace(";", " ; ").replace("&&", " && "))
+                continue
+        words.append(arg)
+    return words
+
+
+def script_path(config: Mapping[str, Any], script: str) -> str | None:
+    """Where the command's script is in the image (absolute), or None when the command names no such file."""
+    named = [word for word in command_argv(config) if posixpath.basename(word) == script]
+    if not named:
+        return None
+    return posixpath.normpath(posixpath.join(config.get("WorkingDir") or "/", named[0]))
+
+
+def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping[str, str], limits: Limits,
+          env: Sequence[str] = ()) -> ScriptProbe:
+    path = script_path(config, script)
+    if path is None:
+        shown = " ".join(command_argv(config)) or "(none)"
+        return ScriptProbe(False, f"the image's command ({shown}) does not name {script}")
+    marker = f"mastery-probe-{secrets.token_hex(8)}"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        body = f"print({marker!r})\n".encode()
+        info = tarfile.TarInfo(posixpath.basename(path))
+        info.size, info.mode = len(body), 0o644
+        tar.addfile(info, io.BytesIO(body))
+    client = engine.client()
+    container = client.containers.create(
+        image_id, labels=dict(labels), network_mode="none", environment=list(env), mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes, pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
+        security_opt=["no-new-privileges"])
+    try:
+        container.put_archive(posixpath.dirname(path), archive.getvalue())
+        container.start()
+        try:
+            container.wait(timeout=PROBE_TIMEOUT_S)
+        except Exception:  # requests' own timeout types: the command outlived the probe
+            return ScriptProbe(False, f"with {path} swapped, the command was still running after {PROBE_TIMEOUT_S:.0f} s")
+        said = container.logs().decode("utf-8", "replace")
+    finally:  # an engine error is the grader's, not the learner's: it propagates (the check's verdict is `error`)
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
+    lines = " / ".join(said.strip().splitlines()[:3]) or "nothing"
+    return ScriptProbe(marker in said, f"with {path} swapped for one line that prints a marker, the image's command "
+                                       f"printed {lines.replace(marker, '<the marker>')!r}, not the marker")

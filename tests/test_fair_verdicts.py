@@ -1,0 +1,63 @@
+"""Issue 11's rules, without an engine: what the checks read from a Dockerfile or an image's config must be
+what the tools read (build arguments in FROM, shell-form commands, COPY sources), so a correct submission
+written another way passes and a shortcut does not. The lab proofs (tests/test_labs.py) run the
+alternative and gaming variants for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graders.build import _unreachable_frontend, _without_syntax_line
+from graders.checks.context import copied_in
+from graders.dockerfile_model import parse_dockerfile
+from graders.script_probe import command_argv, script_path
+
+
+def test_the_script_is_found_in_every_form_of_command() -> None:
+    assert script_path({"Cmd": ["python", "analyze.py"], "WorkingDir": "/app"}, "analyze.py") == "/app/analyze.py"
+    assert script_path({"Entrypoint": ["python"], "Cmd": ["analyze.py"], "WorkingDir": "/srv/job"},
+                       "analyze.py") == "/srv/job/analyze.py"
+    assert script_path({"Cmd": ["/bin/sh", "-c", "python /opt/job/analyze.py"], "WorkingDir": "/"},
+                       "analyze.py") == "/opt/job/analyze.py"
+    assert script_path({"Cmd": ["python", "../app/analyze.py"], "WorkingDir": "/srv"}, "analyze.py") == "/app/analyze.py"
+    assert script_path({"Cmd": ["sh", "-c", "echo rows: 178; echo accuracy: 0.97"]}, "analyze.py") is None
+    assert command_argv({"Cmd": ["sh", "-c", "a && python x.py;echo"]}) == ["sh", "-c", "a", "&&", "python", "x.py", ";",
+                                                                             "echo"]
+
+
+def dockerfile(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "Dockerfile").write_text(text)
+    return tmp_path / "Dockerfile"
+
+
+def test_what_a_copy_takes_into_the_final_image_is_found(tmp_path: Path) -> None:
+    sent = {"data", "data/a.csv", ".env", "app.py", ".git", ".git/HEAD"}
+    paths = ("data", ".git", ".env")
+    everything = parse_dockerfile(dockerfile(tmp_path, "FROM python:3.13-slim\nCOPY ./ /app/\nRUN rm -rf /app/data\n"))
+    assert [(p, line) for p, line, _ in copied_in(everything, sent, paths)] == [("data", 2), (".git", 2), (".env", 2)]
+    only_code = parse_dockerfile(dockerfile(tmp_path, "FROM python:3.13-slim\nCOPY app.py requirements.txt ./\n"))
+    assert copied_in(only_code, sent, paths) == []
+    pattern = parse_dockerfile(dockerfile(tmp_path, "FROM python:3.13-slim\nCOPY *.py .env* /app/\n"))
+    assert [p for p, _, _ in copied_in(pattern, sent, paths)] == [".env"]
+    # A builder stage's COPY is not in the final image, unless the final stage is built FROM it.
+    builder = parse_dockerfile(dockerfile(tmp_path, "FROM python:3.13-slim AS b\nCOPY . /src\n"
+                                                    "FROM python:3.13-slim\nCOPY --from=b /src/app.py /app/\n"))
+    assert copied_in(builder, sent, paths) == []
+    chained = parse_dockerfile(dockerfile(tmp_path, "FROM python:3.13-slim AS b\nCOPY data /data\nFROM b\n"))
+    assert [p for p, _, _ in copied_in(chained, sent, paths)] == ["data"]
+    assert copied_in(everything, {"app.py"}, paths) == []  # ignored: never sent, never copied
+
+
+def test_an_offline_frontend_is_told_from_a_failed_step(tmp_path: Path) -> None:
+    offline = ["#3 resolve image config for docker.io/docker/dockerfile:1", "#3 ERROR: failed to do request",
+               'failed to solve with frontend dockerfile.v0: failed to do request: Head "https://registry-1.docker.io'
+               '/v2/docker/dockerfile/manifests/1": dial tcp: lookup registry-1.docker.io: no such host']
+    assert _unreachable_frontend(offline) == "docker.io/docker/dockerfile:1"
+    assert _unreachable_frontend(["#5 ERROR: process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3"]) is None
+    original = dockerfile(tmp_path, "\n# syntax=docker/dockerfile:1\nFROM python:3.13-slim\nRUN --mount=type=cache,target=/c true\n")
+    (tmp_path / "Dockerfile.dockerignore").write_text("data\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    copy = _without_syntax_line(original, out)
+    assert copy.read_text() == "\n#\nFROM python:3.13-slim\nRUN --mount=type=cache,target=/c true\n"
+    assert (out / "Dockerfile.dockerignore").read_text() == "data\n"
