@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from graders import health_probe
 from graders.context import GradingContext
+from graders.labels import run_labels
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 
@@ -38,9 +40,22 @@ def becomes_healthy(points: float, name: str = "becomes_healthy") -> Check:
         if readiness is None or readiness.healthy is None:
             return Outcome.failed("The image has no HEALTHCHECK, so Docker cannot tell whether the app works.",
                                   "Declare a HEALTHCHECK in the final stage that requests the app's /health endpoint.")
-        if readiness.healthy:
-            return Outcome.passed(f"The container became healthy after {readiness.seconds:.1f} s "
-                                  f"(probed every {ctx.spec.limits.health_interval_s:g} s by the grader).")
-        return Outcome.failed(readiness.message, readiness.hint)
+        if not readiness.healthy:
+            return Outcome.failed(readiness.message, readiness.hint)
+        became = (f"The container became healthy after {readiness.seconds:.1f} s "
+                  f"(probed every {ctx.spec.limits.health_interval_s:g} s by the grader)")
+        assert ctx.build is not None
+        verdict = health_probe.without_the_app(ctx.build.image_id, ctx.image_attrs.get("Config", {}).get("Healthcheck") or {},
+                                               run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits)
+        if verdict.passes_without_app:
+            return Outcome.failed(
+                f"{became}, but its HEALTHCHECK passes without the app: in a copy of the container where the app never "
+                f"started, `{verdict.command}` still exited 0. A check that cannot fail tells Docker nothing.",
+                "Make the HEALTHCHECK ask the app itself, e.g. CMD python -c \"import urllib.request; "
+                "urllib.request.urlopen('http://127.0.0.1:PORT/health', timeout=2)\" (or curl -f, where the image has curl).")
+        if not verdict.judged:
+            return Outcome.passed(f"{became}. (Whether its test fails without the app was not judged: the image has no "
+                                  "`sleep` to keep a copy idle.)")
+        return Outcome.passed(f"{became}, and its test fails when the app is not running, as it should.")
 
     return Check(name, "Container reaches healthy", points, Category.HEALTH, Phase.RUNTIME, run)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 from graders.checks.build import image_builds
-from graders.checks.endpoint import http_probe
+from graders.checks.endpoint import JsonJudge, http_probe
 from graders.checks.health import becomes_healthy, healthcheck_declared
 from graders.checks.size import image_size
 from graders.checks.static import dockerfile_valid, hadolint_clean
 from graders.checks.user import runs_as_non_root
 from graders.spec import LabSpec
 
-# One flower of each species, far from the class boundaries: any sound iris model gets them right.
-SAMPLES: list[dict[str, float]] = [
-    {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
-    {"sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.5, "petal_width": 1.5},
-    {"sepal_length": 6.9, "sepal_width": 3.1, "petal_length": 5.9, "petal_width": 2.3},
-]
-EXPECTED = ["setosa", "versicolor", "virginica"]
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+# A typical flower of each species, far from the class boundaries; each request jitters them by at most 0.1 cm,
+# which keeps them there: any sound iris model gets them right, and no hard-coded answer does.
+PROTOTYPES: dict[str, tuple[float, ...]] = {
+    "setosa": (5.0, 3.4, 1.5, 0.25),
+    "versicolor": (5.9, 2.8, 4.3, 1.3),
+    "virginica": (6.6, 3.0, 5.6, 2.1),
+}
 
 
 def judge_health(data: Any) -> str | None:
@@ -28,14 +30,23 @@ def judge_health(data: Any) -> str | None:
     return None
 
 
-def judge_predictions(data: Any) -> str | None:
+def draw_flowers(rng: random.Random) -> tuple[list[dict[str, float]], JsonJudge]:
+    """Four to seven flowers in a random order, every species at least once, and the judge of their answer."""
+    species = [*PROTOTYPES, *(rng.choice(list(PROTOTYPES)) for _ in range(rng.randint(1, 4)))]
+    rng.shuffle(species)
+    records = [{f: round(v + rng.uniform(-0.1, 0.1), 2) for f, v in zip(FEATURES, PROTOTYPES[name], strict=True)}
+               for name in species]
+    return records, lambda data: judge_predictions(data, species)
+
+
+def judge_predictions(data: Any, expected: list[str]) -> str | None:
     if not isinstance(data, dict) or "predictions" not in data:
         return 'expected a JSON object with a "predictions" key'
     predictions = data["predictions"]
-    if not isinstance(predictions, list) or len(predictions) != len(SAMPLES):
-        return f"expected a list of {len(SAMPLES)} predictions, one per record sent"
-    if predictions != EXPECTED:
-        return f"expected {EXPECTED} for the three sample flowers, got {predictions}"
+    if not isinstance(predictions, list) or len(predictions) != len(expected):
+        return f"sent {len(expected)} records, expected a list of {len(expected)} predictions, one per record"
+    if predictions != expected:
+        return f"sent {len(expected)} flowers drawn for this check, expected {expected}, got {predictions}"
     return None
 
 
@@ -58,7 +69,7 @@ SPEC = LabSpec(
         becomes_healthy(15),
         http_probe("health_endpoint", "GET /health answers 200 ok", 10, "GET", "/health", judge=judge_health),
         http_probe("predict_endpoint", "POST /predict returns one prediction per record", 15, "POST", "/predict",
-                   body=SAMPLES, judge=judge_predictions,
+                   cases=draw_flowers,
                    hint='POST /predict takes a JSON list of records and answers {"predictions": [...]}, same length.'),
     ),
 )
