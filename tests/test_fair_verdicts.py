@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from graders.build import _unreachable_frontend, _without_syntax_line
 from graders.checks.context import copied_in
+from graders.checks.environment import meets
+from graders.checks.gpu import compose_requests_gpu
+from graders.checks.static import caches_cleaned_in_same_layer
+from graders.context import GradingContext
 from graders.dockerfile_model import parse_dockerfile
+from graders.labs import get_lab
+from graders.results import Status
 from graders.script_probe import command_argv, script_path
 
 
@@ -61,3 +69,44 @@ def test_an_offline_frontend_is_told_from_a_failed_step(tmp_path: Path) -> None:
     copy = _without_syntax_line(original, out)
     assert copy.read_text() == "\n#\nFROM python:3.13-slim\nRUN --mount=type=cache,target=/c true\n"
     assert (out / "Dockerfile.dockerignore").read_text() == "data\n"
+
+
+@pytest.mark.parametrize(("lines", "passes"), [
+    ("RUN pip install --no-cache-dir x", True),
+    ("RUN --mount=type=cache,target=/root/.cache/pip pip install x", True),
+    ("RUN --mount=type=cache,target=/root/.cache pip install x", True),
+    ("ENV PIP_NO_CACHE_DIR=1\nRUN pip install x", True),
+    ("RUN PIP_NO_CACHE_DIR=1 pip install x", True),
+    ("RUN pip install x", False),
+    ("RUN --mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=cache,target=/var/lib/apt,sharing=locked "
+     "apt-get update && apt-get install -y --no-install-recommends jq", True),
+    ("RUN apt-get update && apt-get install -y jq && rm -rf /var/lib/apt/lists/*", True),
+    ("RUN apt-get update\nRUN apt-get install -y jq && rm -rf /var/lib/apt/lists/*", False),
+    ("RUN apt-get update && apt-get install -y jq", False),
+])
+def test_a_cache_kept_out_of_the_layers_any_way_counts(tmp_path: Path, lines: str, passes: bool) -> None:
+    check = caches_cleaned_in_same_layer(1)
+    path = dockerfile(tmp_path, f"FROM python:3.13-slim\n{lines}\nCMD [\"x\"]\n")
+    ctx = GradingContext(spec=get_lab("slim-image"), submission=tmp_path, run_id="0123456789ab",
+                         dockerfile=parse_dockerfile(path))
+    outcome = check.run(ctx)
+    assert (outcome.status is Status.PASSED) == passes, outcome.message
+
+
+def test_python_flags_count_as_set_with_any_non_empty_value() -> None:
+    assert meets("PYTHONUNBUFFERED", "1", "true") and meets("PYTHONDONTWRITEBYTECODE", "1", "yes")
+    assert not meets("PYTHONUNBUFFERED", "1", "") and not meets("PYTHONUNBUFFERED", "1", None)
+    assert meets("OTHER", "1", "1") and not meets("OTHER", "1", "true")
+
+
+@pytest.mark.parametrize("gpu", ["    gpus: all\n", "    gpus:\n      - driver: nvidia\n        count: 1\n",
+                                 "    deploy:\n      resources:\n        reservations:\n          devices:\n"
+                                 "            - driver: nvidia\n              count: all\n              capabilities: [gpu]\n"])
+def test_every_compose_form_of_a_gpu_request_counts(tmp_path: Path, gpu: str) -> None:
+    (tmp_path / "compose.yaml").write_text(f"services:\n  train:\n    image: x\n{gpu}")
+    check = compose_requests_gpu(1, "train")
+    outcome = check.run(GradingContext(spec=get_lab("gpu-training"), submission=tmp_path, run_id="0123456789ab"))
+    assert outcome.status is Status.PASSED, outcome.message
+    (tmp_path / "compose.yaml").write_text("services:\n  train:\n    image: x\n")
+    assert check.run(GradingContext(spec=get_lab("gpu-training"), submission=tmp_path, run_id="0123456789ab")).status \
+        is Status.FAILED

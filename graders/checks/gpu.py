@@ -122,7 +122,8 @@ def nvidia_env(points: float, name: str = "nvidia_env") -> Check:
 
 def compose_requests_gpu(points: float, service: str, compose_file: str = "compose.yaml",
                          name: str = "compose_requests_gpu") -> Check:
-    """The service reserves GPUs: deploy.resources.reservations.devices with capabilities [gpu]."""
+    """The service asks for GPUs, in either form the Compose specification has: the `gpus:` key (`all`, or a
+    list of requests) or deploy.resources.reservations.devices with capabilities [gpu]."""
 
     def run(ctx: GradingContext) -> Outcome:
         try:
@@ -132,13 +133,17 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
         if service not in services:
             return Outcome.failed(f"{compose_file} has no service named {service!r} (it has {', '.join(services)}).",
                                   f"Name the training service {service}.")
-        devices = (((services[service].get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get(
-            "devices") or []
-        if not any("gpu" in (d.get("capabilities") or []) for d in devices):
-            return Outcome.failed(f"The {service} service reserves no GPU.",
-                                  "Under the service, add deploy: resources: reservations: devices: - driver: nvidia, "
-                                  "count: all, capabilities: [gpu].")
-        return Outcome.passed(f"The {service} service reserves GPUs: {json.dumps(devices)}.")
+        spec = services[service]
+        devices = (((spec.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices") or []
+        reserved = [d for d in devices if "gpu" in (d.get("capabilities") or [])]
+        # Compose resolves `gpus: all` to [{"count": -1}]; each entry is a GPU request whatever its capabilities.
+        requested = [g for g in spec.get("gpus") or [] if isinstance(g, dict)]
+        if not reserved and not requested:
+            return Outcome.failed(f"The {service} service asks for no GPU (neither `gpus:` nor a device reservation "
+                                  "with capabilities [gpu]).",
+                                  "Under the service, add `gpus: all`, or deploy: resources: reservations: devices: "
+                                  "- driver: nvidia, count: all, capabilities: [gpu].")
+        return Outcome.passed(f"The {service} service asks for GPUs: {json.dumps(reserved or requested)}.")
 
     return Check(name, "The compose file requests GPUs", points, Category.GPU, Phase.STATIC, run, tags=("compose",))
 

@@ -123,26 +123,34 @@ def base_image_pinned(points: float, name: str = "base_image_pinned", *, exact: 
 
 
 def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer") -> Check:
-    """apt's lists go in the RUN that installed packages; pip keeps no download cache."""
+    """apt's lists and pip's downloads stay out of the final image's layers: removed in the RUN that made them,
+    never written (--no-cache-dir, PIP_NO_CACHE_DIR), or kept in a BuildKit cache or tmpfs mount, which is
+    better still (the next build reuses the cache, and no layer ever holds it)."""
 
     def run(ctx: GradingContext) -> Outcome:
         df = ctx.require_dockerfile()
-        pip_env = any(ins.keyword == "ENV" and "PIP_NO_CACHE_DIR" in " ".join(ins.args) for ins in df.final.instructions)
+        pip_env = any(ins.keyword in ("ENV", "ARG") and "PIP_NO_CACHE_DIR" in " ".join(ins.args)
+                      for ins in df.final.instructions)
         problems = []
         for ins in df.final.instructions:
             if ins.keyword != "RUN":
                 continue
             command = " ".join(ins.args)
-            if "apt-get update" in command and "apt-get install" not in command:
+            mounted = [m.get("target", "") for m in ins.mounts() if m.get("type") in ("cache", "tmpfs")]
+            apt_mounted = any(t.rstrip("/").startswith(("/var/lib/apt", "/var/cache/apt")) for t in mounted)
+            pip_mounted = any(".cache" in t for t in mounted)
+            if "apt-get update" in command and "apt-get install" not in command and not apt_mounted:
                 problems.append(f"line {ins.line}: apt-get update in a RUN of its own (its lists stay in that layer)")
-            if "apt-get install" in command and "/var/lib/apt/lists" not in command:
+            if "apt-get install" in command and "/var/lib/apt/lists" not in command and not apt_mounted:
                 problems.append(f"line {ins.line}: apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN")
-            if re.search(r"\bpip3? install\b", command) and "--no-cache-dir" not in command and not pip_env:
+            if (re.search(r"\bpip3? install\b", command) and "--no-cache-dir" not in command
+                    and "PIP_NO_CACHE_DIR" not in command and not pip_env and not pip_mounted):
                 problems.append(f"line {ins.line}: pip install without --no-cache-dir")
         if problems:
             return Outcome.failed("; ".join(problems) + ".",
                                   "Write RUN apt-get update && apt-get install -y --no-install-recommends ... && "
-                                  "rm -rf /var/lib/apt/lists/* as one RUN, and pip install --no-cache-dir.")
+                                  "rm -rf /var/lib/apt/lists/* as one RUN, and pip install --no-cache-dir (or keep "
+                                  "the caches in a mount: RUN --mount=type=cache,target=/root/.cache/pip pip install ...).")
         return Outcome.passed("Every package install cleans its cache in the same layer.")
 
     return Check(name, "Package caches removed in the same layer", points, Category.SIZE, Phase.STATIC, run,
