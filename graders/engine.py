@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import shutil
-from collections.abc import Collection
+import tarfile
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +46,10 @@ def config_env(attrs: dict[str, Any]) -> dict[str, str]:
     return dict(e.split("=", 1) for e in pairs if "=" in e)
 
 
-def paths_in_image(image: str, paths: list[str], labels: dict[str, str]) -> list[str]:
-    """Which of the absolute paths the image holds, read from a container that is created, never started."""
+def paths_in_image(image: str, paths: list[str], labels: dict[str, str], *, empty_folders: bool = True) -> list[str]:
+    """Which of the absolute paths the image holds, read from a container that is created, never started.
+    With `empty_folders=False` a folder that holds nothing counts as absent (what `data/*` in .dockerignore
+    leaves: the folder, without its files)."""
     container = client().containers.create(image, command=["true"], labels=labels)
     found = []
     try:
@@ -54,12 +58,38 @@ def paths_in_image(image: str, paths: list[str], labels: dict[str, str]) -> list
                 stream, _ = container.get_archive(path)
             except docker.errors.NotFound:
                 continue
-            for _ in stream:  # drain the archive so the connection is reused
+            chunks = iter(stream)
+            with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as archive:
+                members = sum(1 for _, _ in zip(range(2), archive, strict=False))
+            for _ in chunks:  # drain the archive so the connection is reused
                 pass
-            found.append(path)
+            if empty_folders or members > 1:
+                found.append(path)
     finally:
         container.remove(force=True)
     return found
+
+
+class ChunkReader(io.RawIOBase):
+    """The byte chunks of a streamed archive, read as a file, so that tarfile never holds all of it."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def _short(exc: Exception) -> str:

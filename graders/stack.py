@@ -7,13 +7,12 @@ command, a clear message instead of CalledProcessError) is added here.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import re
 import subprocess
 import tarfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,7 +206,7 @@ class Stack:
         if int(stat.get("mode") or 0) & GO_MODE_DIR or size > max_bytes:
             chunks.close()
             return None if int(stat.get("mode") or 0) & GO_MODE_DIR else (size, b"")
-        with tarfile.open(fileobj=_ChunkReader(iter(chunks)), mode="r|") as archive:
+        with tarfile.open(fileobj=engine.ChunkReader(iter(chunks)), mode="r|") as archive:
             for member in archive:
                 handle = archive.extractfile(member) if member.isfile() else None
                 return (member.size, handle.read()) if handle else None
@@ -295,25 +294,3 @@ def _volume_exists(name: str) -> bool:
     except docker.errors.NotFound:
         return False
     return True
-
-
-class _ChunkReader(io.RawIOBase):
-    """The byte chunks of a streamed archive, read as a file, so that tarfile never holds all of it."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size

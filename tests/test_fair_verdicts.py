@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from graders.build import _unreachable_frontend, _without_syntax_line
+from graders.checks.cache import install_steps
 from graders.checks.context import copied_in
 from graders.checks.environment import meets
 from graders.checks.gpu import compose_requests_gpu
@@ -39,7 +40,7 @@ def dockerfile(tmp_path: Path, text: str) -> Path:
 
 
 def test_what_a_copy_takes_into_the_final_image_is_found(tmp_path: Path) -> None:
-    sent = {"data", "data/a.csv", ".env", "app.py", ".git", ".git/HEAD"}
+    sent = {"data/a.csv", ".env", "app.py", ".git/HEAD"}  # the files the builder is sent
     paths = ("data", ".git", ".env")
     everything = parse_dockerfile(dockerfile(tmp_path, "FROM python:3.13-slim\nCOPY ./ /app/\nRUN rm -rf /app/data\n"))
     assert [(p, line) for p, line, _ in copied_in(everything, sent, paths)] == [("data", 2), (".git", 2), (".env", 2)]
@@ -110,3 +111,14 @@ def test_every_compose_form_of_a_gpu_request_counts(tmp_path: Path, gpu: str) ->
     (tmp_path / "compose.yaml").write_text("services:\n  train:\n    image: x\n")
     assert check.run(GradingContext(spec=get_lab("gpu-training"), submission=tmp_path, run_id="0123456789ab")).status \
         is Status.FAILED
+
+
+def test_every_install_step_must_come_from_the_cache() -> None:
+    """An apt-get ahead of the COPY is cached; the pip install after it is not: the layer order is wrong."""
+    legacy = ("Step 3/7 : RUN apt-get update && apt-get install -y jq\n ---> Using cache\n ---> 1a2b\n"
+              "Step 4/7 : COPY . .\n ---> 3c4d\nStep 5/7 : RUN pip install -r requirements.txt\n ---> Running in 5e6f\n")
+    assert install_steps(legacy) == [("apt-get update && apt-get install -y jq", True),
+                                     ("pip install -r requirements.txt", False)]
+    buildkit = ("#7 [3/5] RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n#7 CACHED\n"
+                "#8 [4/5] COPY app.py .\n#8 DONE 0.1s\n")
+    assert install_steps(buildkit) == [("--mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt", True)]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import engine
+from graders import build_fence, engine
 from graders.build import BuildResult, build_image
 from graders.context import GradingContext
 from graders.dockerfile_model import Instruction, ParsedDockerfile, Stage
@@ -340,8 +340,9 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
             tags = (f"{ctx.build.tag}-cache-mounts", f"{ctx.build.tag}-no-cache-mounts", f"{ctx.build.tag}-cache-mounts-2")
 
             def build(dockerfile: Path, tag: str) -> BuildResult:
-                return build_image(copy, dockerfile, tag, {}, timeout_s=limits.build_timeout_s, buildkit=True,
-                                   limits=limits, full_log=True)
+                with build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), limits) as cgroup_parent:
+                    return build_image(copy, dockerfile, tag, {}, timeout_s=limits.build_timeout_s, buildkit=True,
+                                       limits=limits, full_log=True, cgroup_parent=cgroup_parent)
 
             try:
                 # With the cache mounts first, while they hold what the graded build left in them.

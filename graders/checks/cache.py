@@ -9,31 +9,33 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from graders import engine
+from graders import build_fence, engine
 from graders.build import build_image
 from graders.context import GradingContext
 from graders.errors import BuildFailed
+from graders.labels import run_labels
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 
 INSTALL = re.compile(r"\b(pip3?|python3? -m pip|uv pip|conda|mamba|poetry|apt-get|apk)\b.*\b(install|sync)\b")
 
 
-def _install_step_cached(log: str) -> bool | None:
-    """True/False for the first RUN that installs packages (cached or not); None when there is none.
+def install_steps(log: str) -> list[tuple[str, bool]]:
+    """(command, taken from the cache) for every RUN that installs packages, in the order the log shows them.
 
     Reads the legacy builder's `Step N/M : RUN ...` / ` ---> Using cache` and BuildKit's `#N [..] RUN ...` /
     `#N CACHED` lines.
     """
     lines = log.splitlines()
+    found = []
     for i, line in enumerate(lines):
         legacy = re.match(r"Step \d+/\d+ : RUN (.*)", line)
         if legacy and INSTALL.search(legacy.group(1)):
-            return any("Using cache" in later for later in lines[i + 1:i + 3])
+            found.append((legacy.group(1), any("Using cache" in later for later in lines[i + 1:i + 3])))
         buildkit = re.match(r"(#\d+) \[[^\]]*\] RUN (.*)", line)
         if buildkit and INSTALL.search(buildkit.group(2)):
-            return any(later.startswith(f"{buildkit.group(1)} CACHED") for later in lines[i + 1:])
-    return None
+            found.append((buildkit.group(2), any(later.startswith(f"{buildkit.group(1)} CACHED") for later in lines[i + 1:])))
+    return found
 
 
 def dependency_layer_cached(points: float, source_file: str, name: str = "dependency_layer_cached") -> Check:
@@ -50,9 +52,11 @@ def dependency_layer_cached(points: float, source_file: str, name: str = "depend
             source.write_text(source.read_text() + f"\n# a one-line edit made by the grader (run {ctx.run_id})\n")
             tag = f"{ctx.build.tag}-rebuild"
             try:
-                rebuilt = build_image(copy, copy / ctx.dockerfile.path.name, tag, {},
-                                      timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
-                                      limits=ctx.spec.limits, full_log=True)
+                with build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits) as cgroup_parent:
+                    rebuilt = build_image(copy, copy / ctx.dockerfile.path.name, tag, {},
+                                          timeout_s=ctx.spec.limits.build_timeout_s,
+                                          buildkit=ctx.dockerfile.needs_buildkit, limits=ctx.spec.limits, full_log=True,
+                                          cgroup_parent=cgroup_parent)
             except BuildFailed as exc:
                 return Outcome.failed(f"After a one-line edit of {source_file} the image no longer built: {exc.message}",
                                       exc.hint)
@@ -60,12 +64,14 @@ def dependency_layer_cached(points: float, source_file: str, name: str = "depend
                 with contextlib.suppress(Exception):
                     # Pruned: the edited layers are of no use to any later build.
                     engine.client().images.remove(tag)
-        cached = _install_step_cached(rebuilt.log)
-        if cached is None:
+        steps = install_steps(rebuilt.log)
+        if not steps:
             return Outcome.failed("No RUN step installs the dependencies (pip install -r requirements.txt).",
                                   "Install requirements.txt in its own RUN step.")
-        if not cached:
-            return Outcome.failed(f"After editing only {source_file}, the rebuild ran the dependency install again "
+        # Every install must come from the cache: an apt-get ahead of the COPY proves nothing about the pip after it.
+        rerun = [command for command, cached in steps if not cached]
+        if rerun:
+            return Outcome.failed(f"After editing only {source_file}, the rebuild ran `{rerun[0][:120]}` again "
                                   f"({rebuilt.seconds:.1f} s).",
                                   "COPY requirements.txt and RUN pip install before COPY of the source code: then a "
                                   "code change leaves the install layer in the cache.")

@@ -24,12 +24,13 @@ def image_excludes(points: float, paths: tuple[str, ...], name: str = "context_e
         workdir = ctx.image_attrs.get("Config", {}).get("WorkingDir") or "/"
         wanted = {posixpath.join(workdir, rel): rel for rel in paths}
         found = [wanted[path] for path in engine.paths_in_image(ctx.build.image_id, list(wanted),
-                                                                run_labels(ctx.run_id, ctx.spec.id))]
+                                                                run_labels(ctx.run_id, ctx.spec.id), empty_folders=False)]
         hint = ("List them in .dockerignore (e.g. data/, .git/, .env) so the build context, and so COPY . ., never "
                 "sees them.")
         if found:
             return Outcome.failed(f"The image holds {', '.join(found)} (in {workdir}).", hint)
-        layered = copied_in(ctx.dockerfile, sent_paths(ctx.build_dir, ctx.dockerfile.path.name), paths)
+        sent = {rel for rel in sent_paths(ctx.build_dir, ctx.dockerfile.path.name) if (ctx.build_dir / rel).is_file()}
+        layered = copied_in(ctx.dockerfile, sent, paths)
         if layered:
             said = "; ".join(f"{path} by line {line} ({copy})" for path, line, copy in layered)
             return Outcome.failed(f"The final image no longer shows them, but a layer keeps what was copied in: {said}. "
@@ -42,8 +43,9 @@ def image_excludes(points: float, paths: tuple[str, ...], name: str = "context_e
 
 
 def copied_in(dockerfile: ParsedDockerfile, sent: set[str], paths: tuple[str, ...]) -> list[tuple[str, int, str]]:
-    """(path, line, instruction) for each path the builder is sent that a COPY or ADD of the final image's
-    stages takes in (`.`, the path itself, a folder above it or a pattern matching it)."""
+    """(path, line, instruction) for each path of which the builder is sent a file (`sent`: the files, relative)
+    that a COPY or ADD of the final image's stages takes in (`.`, the path, a folder above it, a pattern)."""
+    # A folder counts when a file in it is sent (`data/*` sends the folder alone, empty).
     present = [p for p in paths if p in sent or any(s.startswith(p + "/") for s in sent)]
     found = []
     for stage in _final_chain(dockerfile):
@@ -73,3 +75,4 @@ def _final_chain(dockerfile: ParsedDockerfile) -> list[Stage]:
         chain.append(stage)
         stage = by_name.get(stage.base.lower())
     return chain
+
