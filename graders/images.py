@@ -158,6 +158,23 @@ def status(ref: str) -> ImageStatus:
     return ImageStatus(ref, True, stand_in, int(image.attrs.get("Size", 0)) / 1e6, stale)
 
 
+# What a learner's Dockerfile can meet on a python:*-slim stand-in and not on the official image.
+STAND_IN_PYTHON_DIFFERS = ("it runs Debian's Python: packages go to dist-packages, not /usr/local/lib/pythonX.Y/"
+                           "site-packages; `pip install --upgrade pip` is refused; a `pip install --prefix` tree "
+                           "copied into /usr/local is not found; and, as on Debian 13, there is no `adduser` (use useradd)")
+
+
+def stand_in_note(bases: Iterable[str]) -> str:
+    """A sentence for a failed build's hint when it built on a stand-in: the learner may have done nothing wrong
+    for the official image. Empty when every base is a real image (or not present)."""
+    stand_ins = [ref for ref in dict.fromkeys(bases) if status(ref).stand_in]
+    if not stand_ins:
+        return ""
+    python = any(RECIPES.get(ref) is not None and RECIPES[ref].python for ref in stand_ins)
+    return (f" Note: {', '.join(stand_ins)} here {'is' if len(stand_ins) == 1 else 'are'} the course's offline "
+            "stand-in, not the official image" + (f"; {STAND_IN_PYTHON_DIFFERS}." if python else "."))
+
+
 def course_images(lab_ids: Iterable[str] | None = None) -> list[str]:
     """The base images the named labs need; without names, every image the course teaches with
     (the labs' and the Debian and Python images the lessons use), in a stable order."""

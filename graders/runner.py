@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import build_fence, disk_budget, engine, netpolicy, runs, stack_runner, staging
+from graders import build_fence, disk_budget, engine, images, netpolicy, runs, stack_runner, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
@@ -139,6 +139,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
                                     limits=ctx.spec.limits, on_line=on_line, cgroup_parent=cgroup_parent)
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
     except BuildFailed as exc:
+        exc.hint += images.stand_in_note(stage.base for stage in ctx.dockerfile.stages)
         ctx.build_error = exc
         ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint,
                                             summary="the image must build first (see image_builds).")

@@ -3,6 +3,7 @@ up, and take it down with its volumes, whatever happened."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import build_fence, compose_model, disk_budget, engine, front, staging
+from graders import build_fence, compose_model, disk_budget, engine, front, images, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image, compose_build_flags
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
@@ -65,7 +66,7 @@ def build(ctx: GradingContext, say: Say) -> None:
     ctx.stack.built = True
     limits = ctx.spec.limits
     deadline = time.monotonic() + limits.build_timeout_s
-    name = ""
+    name, dockerfile = "", None
 
     def on_line(line: str) -> None:
         if line.startswith("Step ") or (line.startswith("#") and " [" in line):
@@ -81,8 +82,10 @@ def build(ctx: GradingContext, say: Say) -> None:
                             limits=limits, on_line=on_line, cgroup_parent=cgroup_parent,
                             extra_flags=compose_build_flags(section))
     except (BuildFailed, GraderError) as exc:
-        ctx.blockers[Phase.BUILD] = Blocker("build", f"The image of `{name}` did not build: {exc.message}",
-                                            exc.hint or "Run `docker compose build` in your folder to see the whole log.",
+        hint = exc.hint or "Run `docker compose build` in your folder to see the whole log."
+        with contextlib.suppress(SubmissionError):
+            hint += images.stand_in_note(stage.base for stage in parse_dockerfile(dockerfile).stages) if dockerfile else ""
+        ctx.blockers[Phase.BUILD] = Blocker("build", f"The image of `{name}` did not build: {exc.message}", hint,
                                             summary="the stack's images must build first (see stack_builds).")
 
 

@@ -3,6 +3,7 @@ solution scores full marks, and a broken variant loses exactly the points of the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from graders.results import GradeReport, Status
@@ -35,4 +36,10 @@ def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: 
             assert r.status is Status.FAILED, f"{r.name} should fail, not {r.status}: {r.message}"
             blocked = r.message.startswith("Not checked:")  # the blocking check itself carries the hint
             assert r.message and (r.hint or blocked), f"{r.name} must say what it saw and what to change"
+            leaked = INTERNAL.search(r.message + "\n" + r.hint)
+            assert leaked is None, f"{r.name} shows the learner an internal name ({leaked.group(0)!r}): {r.message}"
     return report
+
+
+# What a learner never needs to see: the grader's scratch folders, its image and project names, its own code.
+INTERNAL = re.compile(r"/tmp/mastery-|mastery-grade/|mastery-[a-z-]+-[0-9a-f]{12}\b|Traceback|\bgraders\.[a-z_]+\b")

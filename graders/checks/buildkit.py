@@ -296,7 +296,9 @@ def _verdict(added: str, cached: BuildResult, baseline: BuildResult, note: str =
     # Judged by bytes, not seconds: where the network is fast (200 MB/s here) a full download costs a second or
     # two, less than the noise of a busy 2-core machine, while the bytes a cache mount saves are the same anywhere.
     if without.total == 0:
-        return Outcome.failed(f"After adding {added} to packages.txt, neither rebuild downloaded anything ({figures}): "
+        which = "neither rebuild downloaded anything" if with_mounts.total == 0 else \
+            "the rebuild without your cache mounts downloaded nothing"
+        return Outcome.failed(f"After adding {added} to packages.txt, {which} ({figures}): "
                               "the step that installs packages.txt did not run again, or it printed no download "
                               "(apt-get -qq hides it).",
                               "Install the packages listed in packages.txt (e.g. xargs -a /tmp/packages.txt apt-get "

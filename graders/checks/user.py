@@ -58,9 +58,11 @@ def app_folder_owned(points: float, name: str = "app_folder_owned") -> Check:
         if uid.strip() == "0":
             return Outcome.failed(f"The app runs as root, so owning {workdir} proves nothing.", ROOT_HINT)
         if owner.strip() != uid.strip():
+            # The learner's own user, as their USER names it (a name or a UID), so the hint fits their Dockerfile.
+            user = (ctx.image_attrs.get("Config", {}).get("User") or uid.strip()).split(":")[0]
             return Outcome.failed(f"{workdir} belongs to uid {owner.strip()}, but the app runs as uid {uid.strip()}.",
-                                  f"Create the folder, then hand it over: RUN mkdir {workdir} && chown app:app {workdir} "
-                                  "(or COPY --chown=app:app), before USER app.")
+                                  f"Hand the folder to the app's user before USER {user}: RUN mkdir -p {workdir} && "
+                                  f"chown {user} {workdir} (or COPY --chown={user} the files into it).")
         return Outcome.passed(f"{workdir} belongs to uid {uid.strip()}, the user the app runs as.")
 
     return Check(name, "The app user owns the app folder", points, Category.USER, Phase.RUNTIME, run,

@@ -29,9 +29,13 @@ def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Ch
         except requests.RequestException as exc:
             return no_answer(ctx, "Saving a file through JupyterLab", exc)
         if response.status_code not in (200, 201):
-            return Outcome.failed(f"Saving {filename} through JupyterLab answered {response.status_code}: "
-                                  f"{response.text.strip()[:200]}",
-                                  f"The server's user must be able to write to {ctx.spec.volume}.")
+            said = f"Saving {filename} through JupyterLab answered {response.status_code}: {response.text.strip()[:200]}"
+            if response.status_code in (401, 403):  # refused before any file was touched: the token, not the folder
+                return Outcome.failed(said, "JupyterLab refused the grader's request with the token it was started "
+                                            "with: start the server with the token from JUPYTER_TOKEN (the default) and "
+                                            "keep its XSRF protection as it is.")
+            return Outcome.failed(said, f"The server's user must be able to write to {ctx.spec.volume}: check who owns "
+                                        "it in the image and which USER runs the server.")
         on_host = ctx.volume_dir / filename
         if not on_host.is_file():
             return Outcome.failed(f"JupyterLab saved {filename}, but it is not in the folder mounted at "
