@@ -9,6 +9,7 @@ happens; an engine error propagates (the grader's failure, not the learner's).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
@@ -68,3 +69,13 @@ def without_the_app(image_id: str, healthcheck: Mapping[str, Any], labels: Mappi
     finally:
         with contextlib.suppress(docker.errors.APIError):
             copy.remove(force=True)
+
+
+def checking_nothing(probes: Mapping[str, tuple[str, Sequence[str]]], labels: Mapping[str, str],
+                     limits: Limits) -> dict[str, Verdict]:
+    """For each name, (image, test) judged in parallel; the verdicts of the tests that pass without the app."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, len(probes)))) as pool:
+        futures = {name: pool.submit(without_the_app, image, {"Test": list(test)}, labels, limits)
+                   for name, (image, test) in probes.items()}
+        verdicts = {name: future.result() for name, future in futures.items()}
+    return {name: verdict for name, verdict in verdicts.items() if verdict.passes_without_app}

@@ -5,11 +5,14 @@ alternative and gaming variants for real."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from graders import images
 from graders.build import _unreachable_frontend, _without_syntax_line
+from graders.checks.build import image_builds
 from graders.checks.cache import install_steps
 from graders.checks.context import copied_in
 from graders.checks.environment import meets
@@ -19,6 +22,7 @@ from graders.context import GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.labs import get_lab
 from graders.results import Status
+from graders.runner import grade
 from graders.script_probe import command_argv, script_path
 
 
@@ -122,3 +126,16 @@ def test_every_install_step_must_come_from_the_cache() -> None:
     buildkit = ("#7 [3/5] RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n#7 CACHED\n"
                 "#8 [4/5] COPY app.py .\n#8 DONE 0.1s\n")
     assert install_steps(buildkit) == [("--mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt", True)]
+
+
+@pytest.mark.engine
+def test_a_build_that_fails_on_a_stand_in_says_the_base_is_one(tmp_path: Path, no_leftovers: None) -> None:
+    """`pip install --upgrade pip` works on the official python images and is refused by Debian's pip in the
+    stand-in: the learner is told the base is a stand-in and what differs."""
+    if not images.status("python:3.13-slim").stand_in:
+        pytest.skip("python:3.13-slim here is the official image")
+    spec = replace(get_lab("first-image"), checks=(image_builds(1),))
+    (tmp_path / "Dockerfile").write_text("FROM python:3.13-slim\nRUN pip install --upgrade pip\n")
+    result = grade(spec, tmp_path).result("image_builds")
+    assert result.status is Status.FAILED, result.message
+    assert "offline stand-in" in result.hint and "pip install --upgrade pip" in result.hint, result.hint

@@ -13,8 +13,9 @@ from typing import Any
 
 import requests
 
-from graders import engine
+from graders import engine, health_probe
 from graders.context import GradingContext
+from graders.labels import run_labels
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 from graders.stack import COMPLETED, StackCommandFailed, awaited_jobs, finished_well
@@ -75,6 +76,20 @@ def stack_healthy(points: float, need_health: Sequence[str] = (), name: str = "s
                                   "Read `docker compose logs SERVICE`; a service killed for memory needs less, or a "
                                   "`mem_limit` of its own.")
         states = {s: "completed" if s in jobs and finished_well(stack.state(s)) else stack.health(s)[0] for s in compose.services}
+        # A probe that passes where the service never started (HEALTHCHECK true, `|| true`) judges nothing.
+        probes = {}
+        for service in need_health:
+            container = stack.container(service)
+            test = ((container.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+            if test and test[0] != "NONE":
+                probes[service] = (str(container.get("Image")), test)
+        hollow = health_probe.checking_nothing(probes, run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits)
+        if hollow:
+            said = "; ".join(f"`{s}`'s (`{v.command}`)" for s, v in hollow.items())
+            return Outcome.failed(f"The stack came up, but these healthchecks pass without their service: {said} "
+                                  "exited 0 in an idle copy of the image where the service never started.",
+                                  "Make each probe ask its service: an HTTP request to its health endpoint, pg_isready "
+                                  "for PostgreSQL; never `|| true` or a command that always succeeds.")
         return Outcome.passed(f"Up in {ctx.stack_seconds:.1f} s: " + ", ".join(f"{s} {st}" for s, st in states.items()) + ".")
 
     return Check(name, "Every service comes up healthy", points, Category.HEALTH, Phase.RUNTIME, run, reports="start")

@@ -29,7 +29,8 @@ def read_only_root(points: float, service: str, writable: str = "/tmp", name: st
         code, _ = stack.exec(service, ["sh", "-c", "echo x > /mastery-probe"])
         if code == 0:
             return Outcome.failed(f"`{service}` says read_only, yet the grader could write /mastery-probe.", "")
-        tmpfs = host.get("Tmpfs") or {}
+        # `tmpfs: [/tmp]` lands in HostConfig.Tmpfs; the long volume form (`type: tmpfs`) in HostConfig.Mounts.
+        tmpfs = set(host.get("Tmpfs") or {}) | {m.get("Target") for m in host.get("Mounts") or [] if m.get("Type") == "tmpfs"}
         if writable not in tmpfs:
             return Outcome.failed(f"The root filesystem is read-only, but {writable} is not a tmpfs, and the app writes there.",
                                   f"Add `tmpfs: [{writable}]` to `{service}`.")
@@ -115,6 +116,16 @@ def secret_as_file(points: float, service: str, secret: str, port: int, path: st
         if value and any(value in (layer.get("CreatedBy") or "") for layer in history):
             return Outcome.failed("The secret's value is in the image's history (docker history shows it).",
                                   "Never pass a secret with ARG or ENV at build time; mount it at run time.")
+        # Anywhere in the container's files but the secret's own mount: a copy baked into the image, an env file...
+        if value:
+            code, out = stack.exec(service, ["grep", "-rlsF", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev",
+                                             "--exclude-dir=run", "-e", value, "/"], timeout_s=60, user="0")
+            if code == 0 and out.strip():
+                where = ", ".join(out.split()[:3])
+                return Outcome.failed(f"The secret's value is in a file of the container besides /run/secrets/{secret}: "
+                                      f"{where}. Whoever has the image has the key.",
+                                      "Keep the key out of the build context's COPY (list it in .dockerignore) and let "
+                                      f"the app read it from /run/secrets/{secret} only (API_KEY_FILE).")
         without = request_service(ctx, service, port, "POST", path, {"features": [1, 2, 3, 4]})
         with_key = request_service(ctx, service, port, "POST", path, {"features": [1, 2, 3, 4]}, headers={header: value})
         if without.status_code not in (401, 403) or with_key.status_code != 200:
@@ -142,9 +153,11 @@ def limits_set(points: float, service: str, name: str = "limits_set") -> Check:
             return Outcome.failed(f"`{service}` declares no {' or '.join(missing)} limit.",
                                   "Add deploy.resources.limits (memory: 256M, cpus: \"0.5\"): a leak or a loop then "
                                   "stops at the limit instead of starving the host.")
-        if host.get("Memory") != memory or not host.get("NanoCpus"):
+        # The grader runs the stack with the lower of the learner's limit and its own (compose_model._cap_limits).
+        if host.get("Memory") != min(memory, ctx.spec.limits.memory_bytes) or not host.get("NanoCpus"):
             return Outcome.failed(f"The engine did not apply the limits you declared (memory {host.get('Memory')}, "
-                                  f"NanoCpus {host.get('NanoCpus')}).", "")
+                                  f"NanoCpus {host.get('NanoCpus')}).",
+                                  "Declare both under deploy.resources.limits (or mem_limit and cpus) of this service.")
         return Outcome.passed(f"Memory limited to {memory / 2**20:.0f} MiB and CPU to {host['NanoCpus'] / 1e9:g}, "
                               "as the running container shows.")
 

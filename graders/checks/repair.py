@@ -25,7 +25,7 @@ from typing import Any
 import docker.errors
 import requests
 
-from graders import compose_model, engine
+from graders import compose_model, engine, health_probe
 from graders.checks.compose import request_service
 from graders.checks.mlflow import psql
 from graders.context import GradingContext
@@ -233,6 +233,7 @@ def healthcheck_tools_exist(points: float, required: Sequence[str], name: str = 
         problems: list[str] = []
         found: list[str] = []
         unknown: list[str] = []  # a CMD probe in an image without a shell: nothing to look with, nothing to blame
+        probes: dict[str, tuple[str, list[str]]] = {}
         for service in ctx.compose.services:
             image = service_image(ctx, service)
             test = health_test(ctx.compose.service(service), image)
@@ -258,7 +259,13 @@ def healthcheck_tools_exist(points: float, required: Sequence[str], name: str = 
                 problems.append(f"`{service}`'s healthcheck runs `{program}`, which its image does not have "
                                 f"(`command -v {program}` finds nothing), so every probe fails with `{said}`")
             if not missing:
+                probes[service] = (image, test)
                 found.append(f"{service} {', '.join(programs)}")
+        # Programs it has, but a probe that passes where the service never started (`|| true`) judges nothing.
+        for service, verdict in health_probe.checking_nothing(probes, run_labels(ctx.run_id, ctx.spec.id),
+                                                              ctx.spec.limits).items():
+            problems.append(f"`{service}`'s healthcheck ({verdict.command}) checks nothing about the service: it exited "
+                            "0 in an idle copy of the image where the service never started")
         if problems:
             return Outcome.failed("; ".join(problems) + ".",
                                   "Probe with a program the image has: in a python image, python -c \"import "
