@@ -1,17 +1,17 @@
 """Is the image's HEALTHCHECK a health check, or only a command that always succeeds?
 
 `HEALTHCHECK CMD true` turns a container healthy whatever its app does. So once the container is healthy,
-the grader starts a copy of the image in which the app never starts (the command replaced by an idle one,
-no network) and runs the same test there: a test that asks the app fails; one that passes without the
-app judges nothing. The copy runs under the lab's limits and the run's labels, and is removed whatever
-happens; an engine error propagates (the grader's failure, not the learner's).
+the grader runs the same test as the only process of a copy of the image (the app never starts, no
+network): a test that asks the app fails; one that passes without the app judges nothing. The copy runs
+under the lab's limits and the run's labels, and is removed whatever happens; an engine error propagates
+(the grader's failure, not the learner's). A test that checks for the app's process (`grep gunicorn
+/proc/1/cmdline`) is not caught: that needs the app frozen, which the other runtime checks would feel.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +21,6 @@ import docker.errors
 from graders import engine
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.spec import Limits
-
-IDLE = ["sleep", "120"]  # coreutils' sleep: in every image built on Debian, Ubuntu or the Python images
-SETTLE_S = 0.3  # a copy that dies at once (no `sleep` in it) has done so by then
 
 
 @dataclass(frozen=True)
@@ -45,27 +42,29 @@ def health_argv(test: Sequence[str]) -> list[str] | None:
 
 def without_the_app(image_id: str, healthcheck: Mapping[str, Any], labels: Mapping[str, str], limits: Limits,
                     timeout_s: float = 10.0) -> Verdict:
+    """Run the test as the only process of a copy of the image (no network, the app never started): its exit code
+    is the verdict it would give on a container whose app is down."""
     test = list(healthcheck.get("Test") or [])
     argv = health_argv(test)
     shown = " ".join(test[1:]) if test else ""
     if argv is None:
         return Verdict(False, False, shown, "")
     client = engine.client()
-    copy = client.containers.run(
-        image_id, IDLE, entrypoint=[], detach=True, labels=dict(labels), network_mode="none",
-        healthcheck={"Test": ["NONE"]}, mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
-        pids_limit=limits.pids, nano_cpus=limits.nano_cpus, security_opt=["no-new-privileges"])
+    copy = client.containers.create(
+        image_id, argv, entrypoint=[], labels=dict(labels), network_mode="none", healthcheck={"Test": ["NONE"]},
+        mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes, pids_limit=limits.pids,
+        nano_cpus=limits.nano_cpus, security_opt=["no-new-privileges"])
     try:
-        time.sleep(SETTLE_S)
-        copy.reload()
-        if copy.status != "running":
-            return Verdict(False, False, shown, "")
         try:
-            result = call_with_deadline(lambda: copy.exec_run(argv), timeout_s)
+            copy.start()
+        except docker.errors.APIError as exc:  # its program is not in the image: it fails without the app too
+            return Verdict(True, False, shown, str(exc.explanation or exc))
+        try:
+            code = int(call_with_deadline(lambda: copy.wait(), timeout_s).get("StatusCode", 1))
         except DeadlineExceeded:
             return Verdict(True, False, shown, f"(still running after {timeout_s:.0f} s)")
-        output = (result.output or b"").decode("utf-8", "replace").strip()
-        return Verdict(True, result.exit_code == 0, shown, output[-300:])
+        output = copy.logs().decode("utf-8", "replace").strip()
+        return Verdict(True, code == 0, shown, output[-300:])
     finally:
         with contextlib.suppress(docker.errors.APIError):
             copy.remove(force=True)

@@ -4,16 +4,21 @@ itself carries no token."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
+from typing import Any
 
+import docker.errors
 import requests
 
+from graders import engine
 from graders.checks.endpoint import no_answer, request_container
 from graders.context import GradingContext
+from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
-
-SECRET_NAME = re.compile(r"token|password|secret", re.I)
+from graders.script_probe import command_argv
+from graders.spec import Check, Limits, Outcome, Phase
 
 
 def requires_token(points: float, path: str, name: str = "requires_token") -> Check:
@@ -52,20 +57,82 @@ def accepts_token(points: float, path: str, name: str = "accepts_token") -> Chec
 
 
 def no_secret_in_image(points: float, name: str = "no_secret_in_image") -> Check:
-    """Judged from the built image's configuration: ENV and the command must carry no token or password."""
+    """No token in the image: none in ENV or the command (shell-form lines read word by word, a `${VAR:-default}`
+    fallback counted), and, asked of the server itself, none anywhere else: started without JUPYTER_TOKEN, a
+    server with no token of its own generates one and prints it, while a configured one is printed masked."""
 
     def run(ctx: GradingContext) -> Outcome:
         config = ctx.image_attrs.get("Config", {})
-        found = [e.split("=", 1)[0] for e in config.get("Env") or []
-                 if SECRET_NAME.search(e.split("=", 1)[0]) and e.split("=", 1)[1]]
-        found += [a.split("=", 1)[0] for a in (config.get("Cmd") or []) + (config.get("Entrypoint") or [])
-                  if "=" in a and SECRET_NAME.search(a.split("=", 1)[0]) and a.split("=", 1)[1]]
+        found = [key for key, value in (e.partition("=")[::2] for e in config.get("Env") or [])
+                 if _secret_option(key) and value]
+        found += [key for key, value in command_options(config) if _secret_option(key) and value]
+        hint = ("Pass the token when the container starts: docker run -e JUPYTER_TOKEN=... (or an env file), never in "
+                "ENV, ARG, CMD or a config file in the image.")
         if found:
             return Outcome.failed(f"The image itself carries a secret: {', '.join(found)}. Anyone who pulls the image "
-                                  "reads it with docker inspect.",
-                                  "Pass the token when the container starts: docker run -e JUPYTER_TOKEN=... (or an "
-                                  "env file), never in ENV, ARG or CMD.")
-        return Outcome.passed("No token, password or secret in the image's ENV or command.")
+                                  "reads it with docker inspect.", hint)
+        assert ctx.build is not None
+        printed = token_without_one(ctx.build.image_id, run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits)
+        if printed == MASKED:
+            return Outcome.failed("Started without JUPYTER_TOKEN, the server still used a token of its own (it printed "
+                                  "`token=...`, as it does for a configured one): the image carries it, in a config "
+                                  "file or a fallback.", hint)
+        seen = ("; started without one, the server generated its own token" if printed
+                else "; the server printed no token when started without one, so only ENV and the command were read")
+        return Outcome.passed(f"No token, password or secret in the image's ENV or command{seen}.")
 
     return Check(name, "No token built into the image", points, Category.SECURITY, Phase.BUILD, run,
                  tags=("secrets",))
+
+
+def _secret_option(key: str) -> bool:
+    """A name whose last part is the secret itself (`--IdentityProvider.token`, `JUPYTER_TOKEN`, `db-password`),
+    not an option about one (`--PasswordIdentityProvider.allow_password_change`)."""
+    return bool(SECRET_OPTION.search(key.lstrip("-")))
+
+
+SECRET_OPTION = re.compile(r"(^|[._-])(token|password|passwd|secret)$", re.I)
+BOOLEANS = {"true", "false", "yes", "no", "0", "1"}
+
+
+def command_options(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, value) of each `name=value` word of ENTRYPOINT and CMD, shell-form lines split into words; a value
+    of `${VAR:-fallback}` counts as its fallback, and booleans as no value."""
+    out = []
+    for word in command_argv(config):
+        key, sep, value = word.partition("=")
+        if not sep:
+            continue
+        if m := re.fullmatch(r"\$\{\w+:?-([^}]*)\}", value):
+            value = m.group(1)
+        elif value.startswith("$"):
+            value = ""  # the value comes from the environment at run time
+        out.append((key, "" if value.lower() in BOOLEANS else value))
+    return out
+
+
+MASKED = "..."
+TOKEN_IN_LOG = re.compile(r"[?&]token=(\S+)")
+
+
+def token_without_one(image_id: str, labels: dict[str, str], limits: Limits, wait_s: float = 25.0) -> str | None:
+    """The token a copy of the image prints when started without JUPYTER_TOKEN (no network): "..." when it has one
+    of its own, the generated hex otherwise; None when it printed none in time."""
+    container = engine.client().containers.run(
+        image_id, detach=True, labels=labels, network_mode="none", mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes, pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
+        security_opt=["no-new-privileges"])
+    try:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            logs = container.logs().decode("utf-8", "replace")
+            if m := TOKEN_IN_LOG.search(logs):
+                return m.group(1)
+            container.reload()
+            if container.status != "running":
+                return None
+            time.sleep(0.5)
+        return None
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)

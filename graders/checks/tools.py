@@ -7,6 +7,12 @@ from graders.results import Category
 from graders.spec import Check, Outcome, Phase
 
 BUILD_TOOLS = ("gcc", "cc", "g++", "c++", "make", "cpp")
+# Installed compiler packages (dpkg's database, where the image has one; gcc-N-base is a runtime library every
+# Debian image has) and the compiler proper (cc1), which
+# `rm /usr/bin/gcc` leaves behind: the versioned driver (x86_64-linux-gnu-gcc-14) still compiles with it.
+PACKAGED_TOOLS = ("{ command -v dpkg-query >/dev/null && dpkg-query -W -f '${db:Status-Status} ${Package}\\n' "
+                  "'gcc*' 'g++*' 'cpp*' make binutils 2>/dev/null | awk '$1 == \"installed\" && $2 !~ /-base$/ {print $2}'; "
+                  "ls /usr/lib/gcc/*/*/cc1 /usr/libexec/gcc/*/*/cc1 2>/dev/null; } | sort -u; true")
 
 
 def no_build_tools(points: float, tools: tuple[str, ...] = BUILD_TOOLS, name: str = "no_build_tools") -> Check:
@@ -18,6 +24,9 @@ def no_build_tools(points: float, tools: tuple[str, ...] = BUILD_TOOLS, name: st
             return Outcome.failed(f"Could not look for build tools in the container: {out}",
                                   "Keep a shell (sh) in the image, as slim images have.")
         found = out.split()
+        # A compiler removed only by its short names is still there: ask the package database and the driver's parts.
+        code, left = rc.exec(["sh", "-c", PACKAGED_TOOLS])
+        found += [name for name in left.split() if code == 0 and name not in found]
         if found:
             return Outcome.failed(f"The final image carries build tools: {', '.join(found)}.",
                                   "Compile in a builder stage (FROM ... AS builder), make a wheel there, and COPY "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 from graders.checks.build import image_builds
-from graders.checks.endpoint import http_probe
+from graders.checks.endpoint import JsonJudge, http_probe
 from graders.checks.environment import env_set
 from graders.checks.health import becomes_healthy, healthcheck_declared
 from graders.checks.size import image_size
@@ -16,10 +17,18 @@ from graders.checks.user import app_folder_owned, runs_as_non_root
 from graders.spec import LabSpec
 
 
-def judge_score(data: Any) -> str | None:
-    if not isinstance(data, dict) or data.get("mean_abs_error") != 2.0:
-        return 'expected {"mean_abs_error": 2.0} for the errors [1, -2, 3]'
-    return None
+def draw_errors(rng: random.Random) -> tuple[dict[str, list[float]], JsonJudge]:
+    """Errors drawn for this run (three to eight, both signs), and the judge of the mean absolute error."""
+    errors = [round(rng.uniform(-50, 50), 2) for _ in range(rng.randint(3, 8))]
+    expected = sum(abs(e) for e in errors) / len(errors)
+
+    def judge(data: Any) -> str | None:
+        value = data.get("mean_abs_error") if isinstance(data, dict) else None
+        if not isinstance(value, (int, float)) or abs(value - expected) > 1e-6 * max(1.0, expected):
+            return f'expected {{"mean_abs_error": {expected:.6g}}} for the errors {errors} drawn for this check'
+        return None
+
+    return {"errors": errors}, judge
 
 
 SPEC = LabSpec(
@@ -42,6 +51,6 @@ SPEC = LabSpec(
         no_build_tools(15),
         becomes_healthy(10),
         http_probe("score_endpoint", "POST /score answers with the score", 10, "POST", "/score",
-                   body={"errors": [1, -2, 3]}, judge=judge_score),
+                   cases=draw_errors),
     ),
 )
