@@ -51,6 +51,7 @@ SPEC = LabSpec(
         no_build_tools(15),
         becomes_healthy(10),
         http_probe("score_endpoint", "POST /score answers with the score", 10, "POST", "/score",
-                   cases=draw_errors),
+                   cases=draw_errors, hint='POST /score takes {"errors": [numbers]} and answers {"mean_abs_error": the '
+                                            "mean of their absolute values}, computed by the lab's fastscore extension."),
     ),
 )
