@@ -1,9 +1,10 @@
 """Does the image's own command run the lab's script, or only print what the script would print?
 
 A batch job's output can be typed into `CMD echo ...`. So the grader starts the image once more, unchanged
-but for the script, which it swaps for one line printing a fresh marker: a command that runs the script
-prints the marker; one that fakes the output does not. The probe runs without network, under the lab's
-limits and the run's labels, and is removed whatever happens.
+but for the script, which it swaps for one that prints a fresh marker and fails: a command that runs the
+script prints the marker; one that fakes the output does not, and one that prints the output anyway when
+the script fails (`python report.py || printf ...`) shows the expected lines without the script. The probe
+runs without network, under the lab's limits and the run's labels, and is removed whatever happens.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ PROBE_TIMEOUT_S = 30.0
 class ScriptProbe:
     runs: bool
     said: str  # what the command printed with the script swapped (its first lines), or why it could not run
+    output: str = ""  # all the command printed, the marker taken out
 
 
 def command_argv(config: Mapping[str, Any]) -> list[str]:
@@ -62,7 +64,8 @@ def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping
     marker = f"mastery-probe-{secrets.token_hex(8)}"
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
-        body = f"print({marker!r})\n".encode()
+        # The marker, then a failure: a command that prints the expected lines anyway (`|| printf ...`) shows it.
+        body = f"print({marker!r}, flush=True)\nraise SystemExit(3)\n".encode()
         info = tarfile.TarInfo(posixpath.basename(path))
         info.size, info.mode = len(body), 0o644
         tar.addfile(info, io.BytesIO(body))
@@ -83,5 +86,6 @@ def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
     lines = " / ".join(said.strip().splitlines()[:3]) or "nothing"
-    return ScriptProbe(marker in said, f"with {path} swapped for one line that prints a marker, the image's command "
-                                       f"printed {lines.replace(marker, '<the marker>')!r}, not the marker")
+    return ScriptProbe(marker in said, f"with {path} swapped for one that prints a marker and fails, the image's "
+                                       f"command printed {lines.replace(marker, '<the marker>')!r}, not the marker",
+                       said.replace(marker, ""))

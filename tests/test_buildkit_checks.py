@@ -50,11 +50,19 @@ def test_cache_mount_targets(tmp_path: Path, lines: str, passes: bool) -> None:
 @pytest.mark.parametrize(("text", "passes"), [
     # A trainer stage on $BUILDPLATFORM rightly uses no TARGET* argument when another stage does.
     ("FROM --platform=$BUILDPLATFORM a AS trainer\nRUN train\n"
-     "FROM --platform=$BUILDPLATFORM a AS wheels\nARG TARGETOS TARGETARCH\nRUN get ${TARGETARCH}\nFROM a\n", True),
+     "FROM --platform=$BUILDPLATFORM a AS wheels\nARG TARGETOS TARGETARCH\n"
+     "RUN pip download --platform manylinux2014_${TARGETARCH} -d /w x\nFROM a\n", True),
     ("FROM --platform=$BUILDPLATFORM a AS trainer\nRUN train\nFROM a\n", False),
-    ("FROM --platform=$BUILDPLATFORM a AS w\nARG TARGETARCH\nRUN get $TARGETARCH\nFROM --platform=$TARGETPLATFORM a\n", True),
-    ("FROM --platform=$BUILDPLATFORM a AS w\nARG TARGETARCH\nRUN get $TARGETARCH\nFROM --platform=$BUILDPLATFORM a\n", False),
-    ("FROM --platform=$BUILDPLATFORM a AS w\nRUN get $TARGETARCH\nARG TARGETARCH\nFROM a\n", False),
+    ("FROM --platform=$BUILDPLATFORM a AS w\nARG TARGETARCH\nRUN uv pip install --python-platform $TARGETARCH x\n"
+     "FROM --platform=$TARGETPLATFORM a\n", True),
+    # Through an ENV made from it; and only mentioned (echo), which changes nothing that is downloaded.
+    ("FROM --platform=$BUILDPLATFORM a AS w\nARG TARGETARCH\nENV ARCH=$TARGETARCH\n"
+     "RUN pip download --platform manylinux2014_$ARCH -d /w x\nFROM a\n", True),
+    ("FROM --platform=$BUILDPLATFORM a AS w\nARG TARGETARCH\nRUN echo wheels for $TARGETARCH && pip download -d /w x\n"
+     "FROM a\n", False),
+    ("FROM --platform=$BUILDPLATFORM a AS w\nARG TARGETARCH\nRUN pip download --platform $TARGETARCH x\n"
+     "FROM --platform=$BUILDPLATFORM a\n", False),
+    ("FROM --platform=$BUILDPLATFORM a AS w\nRUN pip download --platform $TARGETARCH x\nARG TARGETARCH\nFROM a\n", False),
 ])
 def test_platform_stages(tmp_path: Path, text: str, passes: bool) -> None:
     path = tmp_path / "Dockerfile"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import build_fence, engine
+from graders import build_fence, engine, package_caches
 from graders.build import BuildResult, build_image
 from graders.context import GradingContext
 from graders.dockerfile_model import Instruction, ParsedDockerfile, Stage
@@ -29,11 +29,6 @@ from graders.spec import Check, Outcome, Phase
 # A RUN that fetches packages: apt-get/apt, pip (install or download), uv, conda/mamba, apk.
 _INSTALLS = re.compile(r"\b(apt-get|apt|pip3?|python3? -m pip|uv|conda|mamba|micromamba|apk)\b[^;&|]*?"
                        r"\b(install|download|sync|add)\b")
-# Where package managers keep their downloads (a cache mount anywhere else keeps nothing they read).
-_CACHE_DIRS = ("/var/cache/apt", "/var/cache/apt/archives", "/var/lib/apt", "/var/lib/apt/lists",
-               "/var/cache/apk", "/etc/apk/cache", "/opt/conda/pkgs")
-_CACHE_SUFFIXES = ("/.cache", "/.cache/pip", "/.cache/uv", "/.cache/pypoetry", "/pkgs")
-_CACHE_ENV = ("PIP_CACHE_DIR", "UV_CACHE_DIR", "CONDA_PKGS_DIRS")
 _TARGET_ARGS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
 _BUILDPLATFORM = re.compile(r"^\$\{?BUILDPLATFORM\}?$")
 _TARGETPLATFORM = re.compile(r"^\$\{?TARGETPLATFORM\}?$")
@@ -55,14 +50,8 @@ def _stage_env(stage: Stage, before_line: int) -> dict[str, str]:
 
 
 def _useful_target(target: str, command: str, env: dict[str, str]) -> bool:
-    """True when a package manager reads or writes its downloads at this path."""
-    target = target.rstrip("/") or "/"
-    if target in _CACHE_DIRS or target.endswith(_CACHE_SUFFIXES):
-        return True
-    named = [env.get(key, "") for key in _CACHE_ENV]
-    named += re.findall(r"\b(?:PIP_CACHE_DIR|UV_CACHE_DIR|CONDA_PKGS_DIRS)=(\S+)", command)
-    named += re.findall(r"--cache-dir[= ](\S+)", command)
-    return target in {n.strip("\"'").rstrip("/") for n in named if n}
+    """True when a package manager this RUN calls reads or writes its downloads at this path."""
+    return bool(package_caches.keeps_cache_of(target, command, env))
 
 
 def _cache_targets(ins: Instruction) -> list[str]:
@@ -116,8 +105,14 @@ class _TargetUse:
     used: int | None  # line of the first later instruction of the stage that references it
 
 
+# A RUN that fetches for another platform says so: pip's --platform, uv's --python-platform, conda's --platform.
+_PLATFORM_OPTION = re.compile(r"--(python-)?platform\b|\bCONDA_SUBDIR=")
+
+
 def _target_args(stage: Stage) -> list[_TargetUse]:
-    """The TARGET* arguments a stage declares, and where (if anywhere) it uses each after declaring it."""
+    """The TARGET* arguments a stage declares, and where (if anywhere) it uses each after declaring it: in a RUN
+    that fetches packages for a platform it names (directly, or through an ENV or ARG made from the argument).
+    Only mentioning it (`echo $TARGETARCH`) changes nothing that is downloaded."""
     uses = []
     for ins in stage.instructions:
         if ins.keyword != "ARG":
@@ -126,9 +121,17 @@ def _target_args(stage: Stage) -> list[_TargetUse]:
             arg_name = arg.split("=", 1)[0]
             if arg_name not in _TARGET_ARGS:
                 continue
-            ref = re.compile(rf"\$\{{?{arg_name}\b")
-            used = next((later.line for later in stage.instructions
-                         if later.line > ins.line and ref.search(" ".join(later.flags + later.args))), None)
+            names = {arg_name}
+            used = None
+            for later in (i for i in stage.instructions if i.line > ins.line):
+                text = " ".join(later.flags + later.args)
+                if not any(re.search(rf"\$\{{?{name}\b", text) for name in names):
+                    continue
+                if later.keyword in ("ENV", "ARG"):  # ENV ARCH=$TARGETARCH: ARCH now carries it
+                    names |= {a.split("=", 1)[0] for a in later.args[0::2 if later.keyword == "ENV" else 1]}
+                elif later.keyword == "RUN" and _INSTALLS.search(text) and _PLATFORM_OPTION.search(text):
+                    used = later.line
+                    break
             uses.append(_TargetUse(arg_name, ins.line, used))
     return uses
 
@@ -154,7 +157,8 @@ def _build_platform_findings(df: ParsedDockerfile) -> tuple[list[str], list[str]
                                                            for u in used))
         elif uses:
             others.append(where + " and declares " + ", ".join(f"{u.arg} (line {u.declared})" for u in uses)
-                          + ", but no later instruction of the stage uses it")
+                          + ", but no RUN of the stage downloads for that platform with it (pip download --platform "
+                          "…, uv --python-platform …)")
         else:
             others.append(where + f" but declares none of {', '.join(_TARGET_ARGS[:3])}, so whatever it downloads "
                           "or compiles is for the build machine")
@@ -350,6 +354,13 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
                 # With the cache mounts first, while they hold what the graded build left in them.
                 step = "your Dockerfile with its cache mounts" if has_mounts else "your Dockerfile"
                 cached = build(copy / ctx.dockerfile.path.name, tags[0])
+                # The added package must be what the rebuild installed: packages.txt is the list the lab asks to install.
+                if not engine.paths_in_image(tags[0], [f"/usr/bin/{added_package}"], run_labels(ctx.run_id, ctx.spec.id)):
+                    return Outcome.failed(f"After adding {added_package} to packages.txt, the rebuilt image has no "
+                                          f"/usr/bin/{added_package}: the Dockerfile does not install what packages.txt "
+                                          "lists.",
+                                          "Install the packages the file lists (xargs -a /tmp/packages.txt apt-get install "
+                                          "-y --no-install-recommends), not names written into the Dockerfile.")
                 if not has_mounts:
                     # The baseline would be the same build again, and entirely cached: nothing to compare with.
                     return Outcome.failed(f"Your Dockerfile has no cache mounts: after adding {added_package} to "

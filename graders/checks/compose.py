@@ -21,7 +21,9 @@ from graders.spec import Check, Outcome, Phase
 from graders.stack import COMPLETED, StackCommandFailed, awaited_jobs, finished_well
 
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)", re.I)
-URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+URL_PASSWORDS = (re.compile(r"://[^:/@\s]+:([^@\s]+)@"), re.compile(r"[?&](?:password|pass|pwd)=([^&\s\"']+)", re.I))
+# What Compose (or, written `$$`, the container's shell) fills in: `${VAR}`, `$VAR`, `$${VAR}`.
+INTERPOLATED = re.compile(r"\$(\{|[A-Za-z_]|\$)")
 
 
 def compose_valid(points: float, name: str = "compose_valid") -> Check:
@@ -163,14 +165,17 @@ def no_literal_secrets(points: float, name: str = "credentials_not_literal") -> 
         found = []
         for service in ctx.compose.services:
             raw = ctx.compose.raw_service(service)
-            for key, value in _environment(raw.get("environment")).items():
-                if SECRET_NAME.search(key) and not key.endswith("_FILE") and value and "${" not in value:
+            environment = _environment(raw.get("environment"))
+            for key, value in environment.items():
+                if SECRET_NAME.search(key) and not key.endswith("_FILE") and value and not INTERPOLATED.search(value):
                     found.append(f"{service}: {key}")
-            command = raw.get("command")
-            text = " ".join(command) if isinstance(command, list) else str(command or "")
-            for match in URL_PASSWORD.finditer(text):
-                if "${" not in match.group(1) and "$$" not in match.group(1):
-                    found.append(f"{service}: a password inside a URL in `command`")
+            # A password in a URL (user:password@ or ?password=), wherever the service is given one.
+            places = {"command": raw.get("command"), "entrypoint": raw.get("entrypoint"),
+                      **{f"environment {key}": value for key, value in environment.items()}}
+            for where, given in places.items():
+                text = " ".join(map(str, given)) if isinstance(given, list) else str(given or "")
+                if any(not INTERPOLATED.search(m.group(1)) for pattern in URL_PASSWORDS for m in pattern.finditer(text)):
+                    found.append(f"{service}: a password inside a URL in `{where}`")
         if found:
             return Outcome.failed("Credentials written into the compose file: " + "; ".join(found) + ".",
                                   "Put them in an env file that git ignores (env_file: .env, or ${VAR} read from .env), "

@@ -135,9 +135,9 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
                                   f"Name the training service {service}.")
         spec = services[service]
         devices = (((spec.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices") or []
-        reserved = [d for d in devices if "gpu" in (d.get("capabilities") or [])]
+        reserved = [d for d in devices if "gpu" in (d.get("capabilities") or []) and _asks_for_some(d)]
         # Compose resolves `gpus: all` to [{"count": -1}]; each entry is a GPU request whatever its capabilities.
-        requested = [g for g in spec.get("gpus") or [] if isinstance(g, dict)]
+        requested = [g for g in spec.get("gpus") or [] if isinstance(g, dict) and _asks_for_some(g)]
         if not reserved and not requested:
             return Outcome.failed(f"The {service} service asks for no GPU (neither `gpus:` nor a device reservation "
                                   "with capabilities [gpu]).",
@@ -146,6 +146,14 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
         return Outcome.passed(f"The {service} service asks for GPUs: {json.dumps(reserved or requested)}.")
 
     return Check(name, "The compose file requests GPUs", points, Category.GPU, Phase.STATIC, run, tags=("compose",))
+
+
+def _asks_for_some(request: dict[str, Any]) -> bool:
+    """A request for at least one GPU: named devices, or a count that is unset, `all` (-1) or positive."""
+    if request.get("device_ids"):
+        return True
+    count = request.get("count")
+    return count is None or str(count) in ("all", "-1") or (str(count).isdigit() and int(count) > 0)
 
 
 def sees_gpu(points: float, expect_output: str, name: str = "sees_gpu") -> Check:

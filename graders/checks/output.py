@@ -32,9 +32,12 @@ def prints(points: float, patterns: tuple[str, ...], name: str = "prints_result"
         if script is not None and ctx.build is not None:
             probed = script_probe.probe(ctx.build.image_id, ctx.image_attrs.get("Config") or {}, script,
                                         run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits)
-            if not probed.runs:
+            faked = probed.runs and all(re.search(p, probed.output) for p in patterns)
+            if not probed.runs or faked:
+                said = (f"with {script} swapped for one that prints a marker and fails, the expected lines were printed "
+                        "all the same" if faked else probed.said)
                 return Outcome.failed(
-                    f"The output has the expected lines, but they do not come from {script}: {probed.said}.",
+                    f"The output has the expected lines, but they do not come from {script}: {said}.",
                     f"Let the image run the lab's script as it is, e.g. CMD [\"python\", \"{script}\"]: the job is the "
                     "script's work, not its printed answer.")
         return Outcome.passed(f"Exit code 0 after {result.seconds:.1f} s; the output has every expected line"

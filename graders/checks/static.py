@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from graders import package_caches
 from graders.context import GradingContext
 from graders.dockerfile_model import ParsedDockerfile
 from graders.errors import SubmissionError
@@ -129,22 +130,24 @@ def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer")
 
     def run(ctx: GradingContext) -> Outcome:
         df = ctx.require_dockerfile()
-        pip_env = any(ins.keyword in ("ENV", "ARG") and "PIP_NO_CACHE_DIR" in " ".join(ins.args)
-                      for ins in df.final.instructions)
+        env: dict[str, str] = {}
         problems = []
         for ins in df.final.instructions:
+            if ins.keyword == "ENV":  # the parser gives ENV as key, value, key, value...
+                env.update(zip(ins.args[0::2], (v.strip("\"'") for v in ins.args[1::2]), strict=False))
             if ins.keyword != "RUN":
                 continue
             command = " ".join(ins.args)
-            mounted = [m.get("target", "") for m in ins.mounts() if m.get("type") in ("cache", "tmpfs")]
-            apt_mounted = any(t.rstrip("/").startswith(("/var/lib/apt", "/var/cache/apt")) for t in mounted)
-            pip_mounted = any(".cache" in t for t in mounted)
-            if "apt-get update" in command and "apt-get install" not in command and not apt_mounted:
+            said = " ".join(package_caches.words(command))  # comments dropped: `# --no-cache-dir` is no option
+            mounted = {tool for m in ins.mounts() if m.get("type") in ("cache", "tmpfs")
+                       for tool in package_caches.keeps_cache_of(m.get("target", ""), command, env)}
+            if "apt-get update" in said and "apt-get install" not in said and "apt" not in mounted:
                 problems.append(f"line {ins.line}: apt-get update in a RUN of its own (its lists stay in that layer)")
-            if "apt-get install" in command and "/var/lib/apt/lists" not in command and not apt_mounted:
+            if "apt-get install" in said and not package_caches.removes_apt_lists(command) and "apt" not in mounted:
                 problems.append(f"line {ins.line}: apt-get install without rm -rf /var/lib/apt/lists/* in the same RUN")
-            if (re.search(r"\bpip3? install\b", command) and "--no-cache-dir" not in command
-                    and "PIP_NO_CACHE_DIR" not in command and not pip_env and not pip_mounted):
+            # pip ignores PIP_NO_CACHE_DIR's value: set at all (even to `off`), it disables the cache.
+            no_pip_cache = "--no-cache-dir" in said or "PIP_NO_CACHE_DIR=" in said or bool(env.get("PIP_NO_CACHE_DIR"))
+            if re.search(r"\bpip3? install\b", said) and not no_pip_cache and "pip" not in mounted:
                 problems.append(f"line {ins.line}: pip install without --no-cache-dir")
         if problems:
             return Outcome.failed("; ".join(problems) + ".",

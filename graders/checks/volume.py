@@ -48,8 +48,8 @@ def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Ch
                  tags=("volume",))
 
 
-def job_writes_file(points: float, filename: str, name: str = "writes_model") -> Check:
-    """A batch job leaves `filename` (JSON) in the folder mounted at the lab's volume path."""
+def job_writes_file(points: float, filename: str, name: str = "writes_model", keys: tuple[str, ...] = ()) -> Check:
+    """A batch job leaves `filename` (JSON, with `keys`) in the folder mounted at the lab's volume path."""
 
     def run(ctx: GradingContext) -> Outcome:
         import json
@@ -68,9 +68,13 @@ def job_writes_file(points: float, filename: str, name: str = "writes_model") ->
                                   f"Write the model to {ctx.spec.volume} (the script reads MODEL_DIR): a file written "
                                   "anywhere else stays in the container and is lost with it.")
         try:
-            json.loads(path.read_text())  # JSON only: nothing from a learner's container is ever unpickled
+            saved = json.loads(path.read_text())  # JSON only: nothing from a learner's container is ever unpickled
         except (UnicodeDecodeError, ValueError):
             return Outcome.failed(f"{filename} is not valid JSON.", "Leave the lab's train.py as it is.")
+        missing = [key for key in keys if not isinstance(saved, dict) or key not in saved]
+        if missing:
+            return Outcome.failed(f"{filename} is in the folder, but it is not the model train.py saves: it lacks "
+                                  f"{', '.join(missing)}.", "Let the image run the lab's train.py; it writes the model.")
         return Outcome.passed(f"The job wrote {filename} ({path.stat().st_size} bytes) into the mounted folder.")
 
     return Check(name, "The job writes its model to the mounted volume", points, Category.STATE, Phase.RUNTIME, run,

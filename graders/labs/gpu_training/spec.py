@@ -32,7 +32,7 @@ SPEC = LabSpec(
         compose_requests_gpu(15, service="train"),
         image_builds(10),
         nvidia_env(15),
-        job_writes_file(25, "model.json"),
+        job_writes_file(25, "model.json", keys=("coef", "trained_on")),
         sees_gpu(25, expect_output="cuda available: True"),
     ),
 )
