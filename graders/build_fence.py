@@ -53,7 +53,7 @@ def fenced(labels: Mapping[str, str], limits: Limits) -> Iterator[str | None]:
         yield cgroup_of(fence.id, fence.attrs)
     finally:
         with contextlib.suppress(docker.errors.APIError):
-            fence.remove(force=True)
+            fence.remove(force=True, v=True)
 
 
 def cgroup_of(container_id: str, attrs: Mapping[str, object]) -> str:

@@ -163,7 +163,7 @@ class RunningContainer:
     def stop(self) -> None:
         if self.front is not None:
             with contextlib.suppress(docker.errors.NotFound):
-                self.front.remove(force=True)
+                self.front.remove(force=True, v=True)
         with contextlib.suppress(docker.errors.NotFound):
             self.tc.stop(force=True, delete_volume=True)
 

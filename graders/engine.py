@@ -66,7 +66,7 @@ def paths_in_image(image: str, paths: list[str], labels: dict[str, str], *, empt
             if empty_folders or members > 1:
                 found.append(path)
     finally:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     return found
 
 
@@ -210,5 +210,5 @@ def remove_host_dir(folder: Path, image: str, labels: dict[str, str], timeout_s:
     finally:
         if container is not None:
             with contextlib.suppress(docker.errors.DockerException):
-                container.remove(force=True)
+                container.remove(force=True, v=True)
     shutil.rmtree(folder, ignore_errors=True)

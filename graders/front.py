@@ -119,7 +119,7 @@ def start_container_front(target_ip: str, port: int, networks: Sequence[str], la
     except docker.errors.APIError as exc:
         if front is not None:
             with contextlib.suppress(docker.errors.APIError):
-                front.remove(force=True)
+                front.remove(force=True, v=True)
         raise ContainerFailed(f"The grader's port front could not start: {exc.explanation or exc}",
                               "Run `mastery clean`, then check again; if it persists, run `mastery doctor`.") from exc
 

@@ -67,7 +67,7 @@ def without_the_app(image_id: str, healthcheck: Mapping[str, Any], labels: Mappi
         return Verdict(True, code == 0, shown, output[-300:])
     finally:
         with contextlib.suppress(docker.errors.APIError):
-            copy.remove(force=True)
+            copy.remove(force=True, v=True)  # with the anonymous volumes an image VOLUME made
 
 
 def checking_nothing(probes: Mapping[str, tuple[str, Sequence[str]]], labels: Mapping[str, str],

@@ -84,7 +84,7 @@ def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping
         said = container.logs().decode("utf-8", "replace")
     finally:  # an engine error is the grader's, not the learner's: it propagates (the check's verdict is `error`)
         with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True)
+            container.remove(force=True, v=True)  # with the anonymous volumes an image VOLUME made
     lines = " / ".join(said.strip().splitlines()[:3]) or "nothing"
     return ScriptProbe(marker in said, f"with {path} swapped for one that prints a marker and fails, the image's "
                                        f"command printed {lines.replace(marker, '<the marker>')!r}, not the marker",

@@ -135,4 +135,4 @@ def token_without_one(image_id: str, labels: dict[str, str], limits: Limits, wai
         return None
     finally:
         with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True)
+            container.remove(force=True, v=True)  # with the anonymous volumes an image VOLUME made
