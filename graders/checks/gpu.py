@@ -127,17 +127,20 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
 
     def run(ctx: GradingContext) -> Outcome:
         try:
-            services = compose_model.load(ctx.build_dir or ctx.submission, compose_file).services
+            compose = compose_model.load(ctx.build_dir or ctx.submission, compose_file)
         except SubmissionError as exc:
             return Outcome.failed(exc.message, exc.hint)
+        services = compose.services
         if service not in services:
             return Outcome.failed(f"{compose_file} has no service named {service!r} (it has {', '.join(services)}).",
                                   f"Name the training service {service}.")
-        spec = services[service]
+        # Read as written: Compose's model drops `count: 0`, which then reads as a request for every GPU.
+        spec = compose.raw_service(service)
         devices = (((spec.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices") or []
-        reserved = [d for d in devices if "gpu" in (d.get("capabilities") or []) and _asks_for_some(d)]
-        # Compose resolves `gpus: all` to [{"count": -1}]; each entry is a GPU request whatever its capabilities.
-        requested = [g for g in spec.get("gpus") or [] if isinstance(g, dict) and _asks_for_some(g)]
+        reserved = [d for d in devices if isinstance(d, dict) and "gpu" in (d.get("capabilities") or [])
+                    and _asks_for_some(d)]
+        gpus = spec.get("gpus")
+        requested = [{"count": "all"}] if gpus == "all" else [g for g in gpus or [] if isinstance(g, dict) and _asks_for_some(g)]
         if not reserved and not requested:
             return Outcome.failed(f"The {service} service asks for no GPU (neither `gpus:` nor a device reservation "
                                   "with capabilities [gpu]).",
