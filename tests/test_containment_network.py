@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from graders import compose_model, engine, netpolicy
+from graders import compose_model, engine, front, netpolicy
 from graders.context import GradingContext
 from graders.front import FIRST_PORT, FRONT, Forward
 from graders.front import IMAGES as FRONT_IMAGES
@@ -357,3 +357,15 @@ def test_the_effective_model_is_contained(tmp_path: Path) -> None:
     assert set(out["services"][FRONT]["networks"]) == {"default", netpolicy.INGRESS}
     assert out["services"]["peer"]["networks"] == {"default": None}
     assert out["networks"][netpolicy.INGRESS]["labels"]["io.mastery.run"] == "run1"
+
+
+def test_the_front_forwards_every_tcp_port_and_reads_them_back() -> None:
+    """One listening port per service port, in a stable order; UDP is not forwarded; the front's command carries
+    the forwards, so a Stack built from the file finds them again."""
+    services = {"web": {"ports": [{"target": 8080, "protocol": "tcp"}, {"target": 53, "protocol": "udp"}]},
+                "api": {"ports": [{"target": 9000}]}, "db": {}}
+    forwards = front.stack_forwards(services)
+    assert forwards == [Forward("api", 9000, FIRST_PORT), Forward("web", 8080, FIRST_PORT + 1)]
+    command = front.command(forwards)
+    assert command[:2] == ["python", "-c"] and front.forwards_of({"command": command}) == forwards
+    assert Forward.parse("20001=10.0.0.7:8080") == Forward("10.0.0.7", 8080, 20001)
