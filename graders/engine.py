@@ -9,16 +9,20 @@ import logging
 import os
 import shutil
 import tarfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
 from docker import DockerClient
+from docker.models.containers import Container
 
 from graders.errors import EngineUnavailable
+
+if TYPE_CHECKING:
+    from graders.spec import Limits
 from graders.labels import OWNER_LABEL, RUN_LABEL, image_reference, is_run_id, run_of_tag
 
 # testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.
@@ -44,6 +48,20 @@ def config_env(attrs: dict[str, Any]) -> dict[str, str]:
     """The environment an image's or a container's inspect data holds (its Config.Env), as a dict."""
     pairs = (attrs.get("Config") or {}).get("Env") or []
     return dict(e.split("=", 1) for e in pairs if "=" in e)
+
+
+@contextlib.contextmanager
+def probe_copy(image: str, limits: Limits, labels: Mapping[str, str], **options: Any) -> Iterator[Container]:
+    """A created, not started, copy of a learner's image for a probe: no network, the lab's limits, no new
+    privileges, the run's labels; removed with the anonymous volumes an image VOLUME made, however the block ends."""
+    container = client().containers.create(
+        image, labels=dict(labels), network_mode="none", mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
+        pids_limit=limits.pids, nano_cpus=limits.nano_cpus, security_opt=["no-new-privileges"], **options)
+    try:
+        yield container
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True, v=True)
 
 
 def paths_in_image(image: str, paths: list[str], labels: dict[str, str], *, empty_folders: bool = True) -> list[str]:

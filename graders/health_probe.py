@@ -11,7 +11,6 @@ under the lab's limits and the run's labels, and is removed whatever happens; an
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,12 +48,8 @@ def without_the_app(image_id: str, healthcheck: Mapping[str, Any], labels: Mappi
     shown = " ".join(test[1:]) if test else ""
     if argv is None:
         return Verdict(False, False, shown, "")
-    client = engine.client()
-    copy = client.containers.create(
-        image_id, argv, entrypoint=[], labels=dict(labels), network_mode="none", healthcheck={"Test": ["NONE"]},
-        mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes, pids_limit=limits.pids,
-        nano_cpus=limits.nano_cpus, security_opt=["no-new-privileges"])
-    try:
+    with engine.probe_copy(image_id, limits, labels, command=argv, entrypoint=[],
+                           healthcheck={"Test": ["NONE"]}) as copy:
         try:
             copy.start()
         except docker.errors.APIError as exc:  # its program is not in the image: it fails without the app too
@@ -65,9 +60,6 @@ def without_the_app(image_id: str, healthcheck: Mapping[str, Any], labels: Mappi
             return Verdict(True, False, shown, f"(still running after {timeout_s:.0f} s)")
         output = copy.logs().decode("utf-8", "replace").strip()
         return Verdict(True, code == 0, shown, output[-300:])
-    finally:
-        with contextlib.suppress(docker.errors.APIError):
-            copy.remove(force=True, v=True)  # with the anonymous volumes an image VOLUME made
 
 
 def checking_nothing(probes: Mapping[str, tuple[str, Sequence[str]]], labels: Mapping[str, str],

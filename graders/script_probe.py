@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import docker.errors
-
 from graders import engine
 from graders.spec import Limits
 
@@ -69,12 +67,8 @@ def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping
         info = tarfile.TarInfo(posixpath.basename(path))
         info.size, info.mode = len(body), 0o644
         tar.addfile(info, io.BytesIO(body))
-    client = engine.client()
-    container = client.containers.create(
-        image_id, labels=dict(labels), network_mode="none", environment=list(env), mem_limit=limits.memory_bytes,
-        memswap_limit=limits.memory_bytes, pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
-        security_opt=["no-new-privileges"])
-    try:
+    # An engine error is the grader's, not the learner's: it propagates (the check's verdict is `error`).
+    with engine.probe_copy(image_id, limits, labels, environment=list(env)) as container:
         container.put_archive(posixpath.dirname(path), archive.getvalue())
         container.start()
         try:
@@ -82,9 +76,6 @@ def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping
         except Exception:  # requests' own timeout types: the command outlived the probe
             return ScriptProbe(False, f"with {path} swapped, the command was still running after {PROBE_TIMEOUT_S:.0f} s")
         said = container.logs().decode("utf-8", "replace")
-    finally:  # an engine error is the grader's, not the learner's: it propagates (the check's verdict is `error`)
-        with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True, v=True)  # with the anonymous volumes an image VOLUME made
     lines = " / ".join(said.strip().splitlines()[:3]) or "nothing"
     return ScriptProbe(marker in said, f"with {path} swapped for one that prints a marker and fails, the image's "
                                        f"command printed {lines.replace(marker, '<the marker>')!r}, not the marker",

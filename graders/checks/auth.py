@@ -4,12 +4,10 @@ itself carries no token."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from typing import Any
 
-import docker.errors
 import requests
 
 from graders import engine
@@ -118,11 +116,8 @@ TOKEN_IN_LOG = re.compile(r"[?&]token=(\S+)")
 def token_without_one(image_id: str, labels: dict[str, str], limits: Limits, wait_s: float = 25.0) -> str | None:
     """The token a copy of the image prints when started without JUPYTER_TOKEN (no network): "..." when it has one
     of its own, the generated hex otherwise; None when it printed none in time."""
-    container = engine.client().containers.run(
-        image_id, detach=True, labels=labels, network_mode="none", mem_limit=limits.memory_bytes,
-        memswap_limit=limits.memory_bytes, pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
-        security_opt=["no-new-privileges"])
-    try:
+    with engine.probe_copy(image_id, limits, labels) as container:
+        container.start()
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             logs = container.logs().decode("utf-8", "replace")
@@ -133,6 +128,3 @@ def token_without_one(image_id: str, labels: dict[str, str], limits: Limits, wai
                 return None
             time.sleep(0.5)
         return None
-    finally:
-        with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True, v=True)  # with the anonymous volumes an image VOLUME made
