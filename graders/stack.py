@@ -174,9 +174,8 @@ class Stack:
     def port(self, service: str, target: int) -> int | None:
         """The host port (on 127.0.0.1) where the grader's front forwards to a service's container port."""
         listen = next((f.listen for f in self.forwards if (f.host, f.target) == (service, target)), None)
-        if listen is None or not self.containers(FRONT, include_stopped=False):
-            return None
-        return published_port(self.container(FRONT), listen)
+        running = self.containers(FRONT, include_stopped=False) if listen is not None else []
+        return published_port(running[-1], listen) if running and listen is not None else None
 
     def state(self, service: str) -> dict[str, Any]:
         """The engine's State of the service's newest container (Status, ExitCode, OOMKilled, StartedAt...)."""
