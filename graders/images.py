@@ -1,7 +1,8 @@
 """Base images the labs build on: pulled where a registry answers, else built here as labelled stand-ins.
 
-A stand-in is a minimal Debian made with debootstrap and `docker import`, with Debian's Python on top
-for the python:*-slim names. It carries the host's CA bundle, so pip works behind an intercepting proxy.
+A stand-in is a minimal Debian made with debootstrap and `docker import`, with CPython built from source
+into /usr/local on top for the python:*-slim names, as the official images have it (stand_in_python).
+It carries the host's CA bundle, so pip works behind an intercepting proxy.
 Stand-ins stack: postgres:17 is Debian's PostgreSQL 17 with an entrypoint that keeps the official image's
 POSTGRES_* contract, and MLflow's tracking image is the python:3.11-slim stand-in with mlflow pip-installed.
 """
@@ -26,6 +27,8 @@ import docker.errors
 from graders import engine
 from graders.errors import ImageError
 from graders.labels import STAND_IN_FOR_LABEL, STAND_IN_LABEL, STAND_IN_REVISION_LABEL
+from graders.stand_in_python import BOOKWORM_PYTHON, TRIXIE_PYTHON, CPython
+from graders.stand_in_python import layers as python_layers
 
 HOST_CA_BUNDLE = Path(os.environ.get("MASTERY_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 CA_IN_IMAGE = "/usr/local/share/ca-certificates/mastery-host-ca.crt"
@@ -43,13 +46,13 @@ BUILD_TIMEOUT_S = 1800  # a stalled build must end; the slowest stand-in (mlflow
 class Recipe:
     """How to make a stand-in. Either `suite`: a Debian made with debootstrap and imported as it is; or
     `base`: a Dockerfile FROM another ref (itself a stand-in where no registry answers) that adds what the
-    real image has and lessons or compose labs rely on: Debian's Python, environment, build lines, files
+    real image has and lessons or compose labs rely on: CPython in /usr/local, environment, build lines, files
     from graders/stand_ins, and the real image's VOLUME, EXPOSE, ENTRYPOINT and CMD. On an imported Debian
     the host CA bundle and LANG go in first; a stand-in built on another one inherits them."""
 
     suite: str | None = None
     base: str | None = None
-    python: bool = False
+    python: CPython | None = None  # built into /usr/local as the official python images have it
     env: tuple[tuple[str, str], ...] = ()
     lines: tuple[str, ...] = ()  # Dockerfile instructions, after the environment and before the files
     files: tuple[tuple[str, str], ...] = ()  # (file in graders/stand_ins, path in the image); *.sh are executable
@@ -86,11 +89,11 @@ POSTGRES_LAYER = r"""RUN groupadd --system --gid 999 postgres \
 RECIPES: dict[str, Recipe] = {
     "debian:bookworm-slim": Recipe(suite="bookworm"),
     "debian:trixie-slim": Recipe(suite="trixie"),
-    "python:3.11-slim": Recipe(base="debian:bookworm-slim", python=True),  # Debian 12 ships Python 3.11
-    "python:3.13-slim": Recipe(base="debian:trixie-slim", python=True),  # Debian 13 ships Python 3.13
-    # The exact tag the secure-runtime lab pins: Debian 13's Python is 3.13.5. Should a point release of
-    # Debian move it, the build stops here rather than label another version 3.13.5.
-    "python:3.13.5-slim": Recipe(base="debian:trixie-slim", python=True, lines=(
+    "python:3.11-slim": Recipe(base="debian:bookworm-slim", python=BOOKWORM_PYTHON),  # Debian 12's release
+    "python:3.13-slim": Recipe(base="debian:trixie-slim", python=TRIXIE_PYTHON),  # Debian 13's release
+    # The exact tag the secure-runtime lab pins. The same layers as python:3.13-slim (a rebuild takes them
+    # from the cache), and a check that the release built is the one the tag names.
+    "python:3.13.5-slim": Recipe(base="debian:trixie-slim", python=TRIXIE_PYTHON, lines=(
         "RUN python3 -c 'import sys; assert sys.version_info[:3] == (3, 13, 5), sys.version'",)),
     # NVIDIA's CUDA runtime image is Ubuntu with the CUDA libraries; offline, the stand-in is Debian with
     # the environment NVIDIA's images set (the container toolkit reads it to hand GPUs over). No CUDA
@@ -126,8 +129,8 @@ def revision(ref: str) -> str:
     parts = [repr(recipe)]
     if recipe.suite is not None:
         parts += [IMPORT_REVISION, repr(OFFICIAL_APT_SETTINGS)]
-    if recipe.python:
-        parts.append(PYTHON_LAYER)
+    if recipe.python is not None:
+        parts += python_layers(recipe.python, MIRROR)
     parts += [(resources.files("graders") / STAND_IN_FILES / name).read_text() for name, _target in recipe.files]
     if recipe.base in RECIPES:
         parts.append(revision(recipe.base))
@@ -158,21 +161,18 @@ def status(ref: str) -> ImageStatus:
     return ImageStatus(ref, True, stand_in, int(image.attrs.get("Size", 0)) / 1e6, stale)
 
 
-# What a learner's Dockerfile can meet on a python:*-slim stand-in and not on the official image.
-STAND_IN_PYTHON_DIFFERS = ("it runs Debian's Python: packages go to dist-packages, not /usr/local/lib/pythonX.Y/"
-                           "site-packages; `pip install --upgrade pip` is refused; a `pip install --prefix` tree "
-                           "copied into /usr/local is not found; and, as on Debian 13, there is no `adduser` (use useradd)")
-
-
 def stand_in_note(bases: Iterable[str]) -> str:
     """A sentence for a failed build's hint when it built on a stand-in: the learner may have done nothing wrong
     for the official image. Empty when every base is a real image (or not present)."""
     stand_ins = [ref for ref in dict.fromkeys(bases) if status(ref).stand_in]
     if not stand_ins:
         return ""
-    python = any(RECIPES.get(ref) is not None and RECIPES[ref].python for ref in stand_ins)
+    pythons = [f"{ref} holds CPython {RECIPES[ref].python.version}" for ref in stand_ins  # type: ignore[union-attr]
+               if ref in RECIPES and RECIPES[ref].python is not None]
+    differs = ("; its Python is built from source into /usr/local as the official image's is, but at the release "
+               f"Debian carries ({', '.join(pythons)}; the official tag may hold a later one)") if pythons else ""
     return (f" Note: {', '.join(stand_ins)} here {'is' if len(stand_ins) == 1 else 'are'} the course's offline "
-            "stand-in, not the official image" + (f"; {STAND_IN_PYTHON_DIFFERS}." if python else "."))
+            f"stand-in, not the official image{differs}.")
 
 
 def course_images(lab_ids: Iterable[str] | None = None) -> list[str]:
@@ -327,16 +327,6 @@ OFFICIAL_APT_SETTINGS = {
 }
 
 
-PYTHON_LAYER = """\
-RUN apt-get update \\
- && apt-get install -y --no-install-recommends python3 python3-pip python3-venv ca-certificates \\
- && rm -rf /var/lib/apt/lists/* \\
- && ln -sf /usr/bin/python3 /usr/local/bin/python \\
- && ln -sf /usr/bin/pip3 /usr/local/bin/pip \\
- && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
-"""
-
-
 def on_imported_debian(recipe: Recipe) -> bool:
     """Whether recipe builds straight on an imported Debian, which lacks the host CA and LANG."""
     base = RECIPES.get(recipe.base or "")
@@ -354,8 +344,8 @@ def dockerfile(ref: str, recipe: Recipe, with_ca: bool) -> str:
             out.append(f"COPY host-ca.crt {CA_IN_IMAGE}")
             env[:0] = [f"PIP_CERT={CA_IN_IMAGE}", f"SSL_CERT_FILE={CA_IN_IMAGE}", f"REQUESTS_CA_BUNDLE={CA_IN_IMAGE}"]
         env.insert(0, "LANG=C.UTF-8")
-    if recipe.python:
-        out.append(PYTHON_LAYER)
+    if recipe.python is not None:
+        out += python_layers(recipe.python, MIRROR)
     if env:
         out.append("ENV " + " ".join(env))
     out += recipe.lines
@@ -366,7 +356,7 @@ def dockerfile(ref: str, recipe: Recipe, with_ca: bool) -> str:
     out += [f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}"] if recipe.entrypoint else []
     cmd = recipe.cmd
     if cmd is None and on_imported_debian(recipe):
-        cmd = ("python3",) if recipe.python else ("bash",)
+        cmd = ("python3",) if recipe.python is not None else ("bash",)
     out += [f"CMD {json.dumps(list(cmd))}"] if cmd is not None else []
     return "".join(line.rstrip("\n") + "\n" for line in out)
 
@@ -391,7 +381,8 @@ def _context(ref: str, recipe: Recipe) -> bytes:
 
 
 def _build(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
-    say(f"building {ref} on {recipe.base}" + (" with Debian's python3" if recipe.python else ""))
+    python = f" with CPython {recipe.python.version} built from source (minutes)" if recipe.python else ""
+    say(f"building {ref} on {recipe.base}{python}")
     try:
         engine.client().images.build(fileobj=io.BytesIO(_context(ref, recipe)), custom_context=True, tag=ref,
                                      rm=True, forcerm=True, timeout=BUILD_TIMEOUT_S)

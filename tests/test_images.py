@@ -10,6 +10,8 @@ import pytest
 
 from graders import images
 from graders.images import CA_IN_IMAGE, RECIPES, Recipe
+from graders.stand_in_python import TRIXIE_PYTHON
+from graders.stand_in_python import layers as python_layers
 
 CA_ENV = f"PIP_CERT={CA_IN_IMAGE} SSL_CERT_FILE={CA_IN_IMAGE} REQUESTS_CA_BUNDLE={CA_IN_IMAGE}"
 
@@ -49,7 +51,7 @@ def test_python_stand_in_keeps_its_instructions() -> None:
     assert images.dockerfile("python:3.13-slim", RECIPES["python:3.13-slim"], with_ca=True) == (
         "FROM debian:trixie-slim\n"
         f"COPY host-ca.crt {CA_IN_IMAGE}\n"
-        f"{images.PYTHON_LAYER}"
+        + "".join(line + "\n" for line in python_layers(TRIXIE_PYTHON, images.MIRROR)) +
         f"ENV LANG=C.UTF-8 {CA_ENV}\n"
         "LABEL io.mastery.stand-in=true io.mastery.stand-in.for=python:3.13-slim "
         f"io.mastery.stand-in.revision={images.revision('python:3.13-slim')}\n"

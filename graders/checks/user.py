@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from graders.container import RunningContainer
 from graders.context import GradingContext
 from graders.results import Category
 from graders.spec import Check, Outcome, Phase
@@ -10,29 +13,71 @@ ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it wit
              "that need root, before CMD.")
 
 
+# Inits that only start the app and reap children: the app is their child, and they may stay root (the
+# gosu/setpriv pattern under `init: true` starts as root and drops privileges in the child).
+REAPERS = ("docker-init", "tini", "dumb-init", "catatonit")
+
+
+@dataclass(frozen=True)
+class AppProcess:
+    """The process the container exists for, as the container's own /proc shows it."""
+
+    pid: int
+    name: str
+    uid: str  # the effective uid: what the process may do
+
+
+def app_process(rc: RunningContainer) -> AppProcess | None:
+    """PID 1, or its first child when PID 1 is a reaper. Read from /proc (any user may), so an entrypoint
+    that starts as root and hands over to another user (gosu, setpriv, su-exec) is judged by the user the
+    app ends up running as, not by the image's USER. None where the image has no `cat`."""
+    pid = 1
+    for _hop in range(2):
+        code, status = rc.exec(["cat", f"/proc/{pid}/status"])
+        if code != 0:
+            return None
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        name, uids = fields.get("Name", "?").strip(), fields.get("Uid", "").split()
+        if name in REAPERS and pid == 1:
+            code, children = rc.exec(["cat", "/proc/1/task/1/children"])
+            if code == 0 and children.split():
+                pid = int(children.split()[0])
+                continue
+        return AppProcess(pid, name, uids[1] if len(uids) > 1 else "?")
+    return None
+
+
+def _app_uid(ctx: GradingContext) -> tuple[str, str] | None:
+    """(uid, how it was seen) of the app's process; the exec user or the engine's view where /proc is unreadable."""
+    rc = ctx.require_container()
+    process = app_process(rc)
+    if process is not None:
+        return process.uid, f"its process {process.name} (PID {process.pid})"
+    code, out = rc.exec(["id", "-u"])
+    if code == 0 and out.strip():
+        return out.strip().splitlines()[-1], "`id -u` in the container"
+    top = _uid_from_top(ctx)
+    return (top, "the engine's process list") if top is not None else None
+
+
 def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        rc = ctx.require_container()
         user = ctx.image_attrs.get("Config", {}).get("User")
         configured = f"the image says USER {user}" if user else "the image sets no USER"
-        code, out = rc.exec(["id", "-u"])
-        if code != 0:
-            top = _uid_from_top(ctx)
-            if top is None:
-                return Outcome.failed(f"Could not ask the container which user it runs as: {out or f'exit {code}'}.",
-                                      "Keep `id` in the image (coreutils), or check that the container is running.")
-            uid = top
-        else:
-            uid = out.strip().splitlines()[-1] if out.strip() else "?"
+        seen = _app_uid(ctx)
+        if seen is None:
+            return Outcome.failed("Could not ask the container which user its app runs as (no `cat` or `id`).",
+                                  "Keep coreutils in the image, or check that the container is running.")
+        uid, how = seen
         if uid == "0":
-            return Outcome.failed(f"The app runs as root (uid 0): {configured}.", ROOT_HINT)
-        return Outcome.passed(f"The app runs as uid {uid} ({configured}).")
+            return Outcome.failed(f"The app runs as root (uid 0, seen from {how}): {configured}.", ROOT_HINT)
+        return Outcome.passed(f"The app runs as uid {uid} (seen from {how}; {configured}).")
 
     return Check(name, "Runs as a non-root user", points, Category.USER, Phase.RUNTIME, run, tags=("security",))
 
 
 def _uid_from_top(ctx: GradingContext) -> str | None:
-    """Fallback when the image has no `id`: ask the engine for the main process's user."""
+    """Fallback when the image has no `cat` or `id`: ask the engine for the main process's user."""
     try:
         top = ctx.require_container().container.top(ps_args="-o uid,pid")
     except Exception:
@@ -50,11 +95,12 @@ def app_folder_owned(points: float, name: str = "app_folder_owned") -> Check:
         workdir = ctx.image_attrs.get("Config", {}).get("WorkingDir") or ""
         if not workdir or workdir == "/":
             return Outcome.failed("The image sets no WORKDIR for the app.", "Add WORKDIR /app before copying the app.")
-        code, uid = rc.exec(["id", "-u"])
-        code2, owner = rc.exec(["stat", "-c", "%u", workdir])
-        if code != 0 or code2 != 0:
-            return Outcome.failed(f"Could not read who owns {workdir}: {uid if code else owner}",
-                                  "Keep coreutils (id, stat) in the image.")
+        seen = _app_uid(ctx)
+        code, owner = rc.exec(["stat", "-c", "%u", workdir])
+        if seen is None or code != 0:
+            return Outcome.failed(f"Could not read who owns {workdir}: {owner if seen else 'no `cat` or `id`'}",
+                                  "Keep coreutils (cat, id, stat) in the image.")
+        uid = seen[0]
         if uid.strip() == "0":
             return Outcome.failed(f"The app runs as root, so owning {workdir} proves nothing.", ROOT_HINT)
         if owner.strip() != uid.strip():
