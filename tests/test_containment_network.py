@@ -16,6 +16,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 import requests
+from docker.models.containers import Container
 
 from graders import compose_model, engine, front, netpolicy
 from graders.context import GradingContext
@@ -104,6 +106,16 @@ def probe_argv(targets: dict[str, str], canary_port: int, names: tuple[str, ...]
     return ["python", "/probe.py", json.dumps(targets), str(canary_port), *names]
 
 
+def _serving(container: Container, port: int, timeout_s: float = 30.0) -> None:
+    """Wait until the container's server accepts connections: Python first compiles the standard library it
+    imports (the python images ship without .pyc files), which can take a second or two."""
+    deadline = time.monotonic() + timeout_s
+    probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=1)"
+    while container.exec_run(["python", "-c", probe]).exit_code != 0:
+        assert time.monotonic() < deadline, f"the bystander never served on {port}: {container.logs()[-500:]!r}"
+        time.sleep(0.25)
+
+
 @pytest.fixture(scope="module")
 def outside() -> Iterator[Outside]:
     """A canary on the host's 0.0.0.0, a bystander on the default bridge, the metadata address and PyPI."""
@@ -113,6 +125,7 @@ def outside() -> Iterator[Outside]:
     client = engine.client()
     bystander = client.containers.run(BASE_IMAGE, ["python", "-m", "http.server", "8000"], detach=True, network="bridge")
     try:
+        _serving(bystander, 8000)
         bystander.reload()
         docker0 = bystander.attrs["NetworkSettings"]["Gateway"]  # what host-gateway stands for
         pypi = socket.gethostbyname("pypi.org")
