@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.errors import BuildFailed, GraderError
-from graders.spec import Limits
+from graders.limits import Limits
 from graders.staging import sent_paths
 from graders.watch import LOG_TAIL_LINES, Watched, run_watched
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 import docker.errors
 
 from graders import engine, front
-from graders.spec import Limits
+from graders.limits import Limits
 
 IDLE = ["python", "-c", "import signal; signal.pause()"]  # holds the cgroup; any signal ends it
 

@@ -22,7 +22,7 @@ from graders import doctor as doctor_mod
 from graders import engine, images, runs, submission
 from graders import report as report_mod
 from graders.errors import GraderError, Interrupted
-from graders.labs import all_labs, get_lab
+from graders.labs import all_labs, course_images, get_lab
 from graders.runner import grade
 from graders.spec import REPO_ROOT
 
@@ -159,7 +159,7 @@ def images_list() -> None:
     table = Table()
     for col in ("Image", "Present", "Kind", "Size"):
         table.add_column(col)
-    for ref in images.course_images():
+    for ref in course_images():
         st = images.status(ref)
         table.add_row(ref, "yes" if st.present else "[red]missing[/red]",
                       st.kind if st.present else "", f"{st.size_mb:.0f} MB" if st.present else "")
@@ -171,7 +171,7 @@ def images_list() -> None:
 @click.option("--lab", "lab_ids", multiple=True, help="Only the images this lab needs (repeatable).")
 def images_prepare(offline: bool, lab_ids: tuple[str, ...]) -> None:
     """Make every base image present: pull it, or build a labelled stand-in offline."""
-    refs = images.course_images(lab_ids or None)
+    refs = course_images(lab_ids or None)
     done = images.prepare(refs, offline=True if offline else None, say=lambda m: err.print(f"[dim]{m}[/dim]"))
     for st in done:
         out.print(f"{st.ref}: {st.kind}, {st.size_mb:.0f} MB")

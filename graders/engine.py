@@ -22,7 +22,7 @@ from docker.models.containers import Container
 from graders.errors import EngineUnavailable
 
 if TYPE_CHECKING:
-    from graders.spec import Limits
+    from graders.limits import Limits
 from graders.labels import OWNER_LABEL, RUN_LABEL, image_reference, is_run_id, run_of_tag
 
 # testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.

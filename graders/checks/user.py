@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graders.check_model import Check, Need, Outcome
 from graders.container import RunningContainer
 from graders.context import GradingContext
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it with USER app after the steps "
              "that need root, before CMD.")
@@ -73,7 +73,7 @@ def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
             return Outcome.failed(f"The app runs as root (uid 0, seen from {how}): {configured}.", ROOT_HINT)
         return Outcome.passed(f"The app runs as uid {uid} (seen from {how}; {configured}).")
 
-    return Check(name, "Runs as a non-root user", points, Category.USER, Phase.RUNTIME, run, tags=("security",))
+    return Check(name, "Runs as a non-root user", points, Category.USER, (Need.CONTAINER,), run, tags=("security",))
 
 
 def _uid_from_top(ctx: GradingContext) -> str | None:
@@ -111,5 +111,5 @@ def app_folder_owned(points: float, name: str = "app_folder_owned") -> Check:
                                   f"chown {user} {workdir} (or COPY --chown={user} the files into it).")
         return Outcome.passed(f"{workdir} belongs to uid {uid.strip()}, the user the app runs as.")
 
-    return Check(name, "The app user owns the app folder", points, Category.USER, Phase.RUNTIME, run,
+    return Check(name, "The app user owns the app folder", points, Category.USER, (Need.CONTAINER,), run,
                  tags=("security",))

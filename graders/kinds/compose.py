@@ -14,13 +14,14 @@ import docker.errors
 
 from graders import build_fence, compose_model, disk_budget, engine, front, images, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image, compose_build_flags
+from graders.check_model import Need, Phase
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, GraderError, SubmissionError
 from graders.labels import run_labels
-from graders.spec import Phase
+from graders.spec import LabSpec
 from graders.stack import Stack, StackCommandFailed, awaited_jobs
 
 log = logging.getLogger("graders")
@@ -165,3 +166,19 @@ def teardown(ctx: GradingContext) -> None:
         log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
     if ctx.build_dir is not None:
         engine.remove_host_dir(ctx.build_dir.parent, ctx.spec.base_images[0], run_labels(ctx.run_id, ctx.spec.id))
+
+
+class ComposeKind:
+    name = "compose"
+    parallel_runtime_checks = False  # checks run in the spec's order: some recreate or scale the stack
+
+    def provides(self, spec: LabSpec) -> frozenset[Need]:
+        return frozenset({Need.FILES, Need.COMPOSE_FILE, Need.STACK_IMAGES, Need.ENGINE, Need.STACK})
+
+    parse = staticmethod(parse)
+    build = staticmethod(build)
+    start = staticmethod(start)
+    teardown = staticmethod(teardown)
+
+
+KIND = ComposeKind()
