@@ -273,7 +273,7 @@ def test_a_grader_failure_is_an_error_not_a_fail(tmp_path: Path, run_ids: list[s
     assert outcome.exit_code == 2, outcome.output
     assert "The grader itself failed on 3 check(s)" in outcome.output and "Traceback" not in outcome.output
     data = json.loads(results.read_text())
-    tests = {t["name_id"]: t for t in data["tests"]}
+    tests = {t["extra_data"]["check_id"]: t for t in data["tests"]}
     assert tests["dockerfile_valid"]["status"] == "passed" and tests["dockerfile_valid"]["score"] == 1
     for name in ("image_builds", "runs_as_non_root", "root_page"):
         assert tests[name]["status"] == "failed" and tests[name]["output"].startswith("Grader error: Not checked: "
