@@ -12,10 +12,11 @@ from typing import Any
 
 from graders import engine, health_probe
 from graders.check_model import Check, Need, Outcome, Phase
+from graders.compose_cli import StackCommandFailed
 from graders.context import GradingContext
 from graders.labels import run_labels
 from graders.results import Category
-from graders.stack import COMPLETED, StackCommandFailed, awaited_jobs, finished_well
+from graders.stack import COMPLETED, awaited_jobs, finished_well
 
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)", re.I)
 URL_PASSWORDS = (re.compile(r"://[^:/@\s]+:([^@\s]+)@"), re.compile(r"[?&](?:password|pass|pwd)=([^&\s\"']+)", re.I))

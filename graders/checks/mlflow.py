@@ -8,11 +8,11 @@ import json
 from collections.abc import Callable
 
 from graders.check_model import Check, Need, Outcome
+from graders.compose_cli import gist
 from graders.context import GradingContext
 from graders.engine import config_env
 from graders.probes import psql
 from graders.results import Category
-from graders.stack import gist
 
 # Run inside the MLflow container (it has Python): create an experiment and a run, log one metric.
 LOG_RUN = """

@@ -18,11 +18,12 @@ from typing import Any
 import requests
 
 from graders.check_model import Check, Need, Outcome
+from graders.compose_cli import StackCommandFailed, gist
 from graders.context import GradingContext
 from graders.engine import config_env
 from graders.probes import request_service
 from graders.results import Category
-from graders.stack import ANONYMOUS, StackCommandFailed, gist
+from graders.stack import ANONYMOUS
 
 CARD = "model.json"
 MODEL = "model.joblib"

@@ -27,12 +27,13 @@ import requests
 
 from graders import compose_model, engine, health_probe
 from graders.check_model import Check, Need, Outcome
+from graders.compose_cli import gist
 from graders.context import GradingContext
 from graders.errors import ContainerFailed
 from graders.labels import run_labels
 from graders.probes import psql, request_service
 from graders.results import Category
-from graders.stack import Stack, gist
+from graders.stack import Stack
 
 WILDCARD = ("", "0.0.0.0", "::", "[::]")
 SHELL_OPERATORS = {"&&", "||", "|", ";", "&", "(", ")", "!", "{", "}", ";;"}

@@ -4,7 +4,6 @@ up, and take it down with its volumes, whatever happened."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import docker.errors
 from graders import build_fence, compose_model, disk_budget, engine, front, images, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image, compose_build_flags
 from graders.check_model import Need, Phase
+from graders.compose_cli import StackCommandFailed
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
@@ -22,7 +22,7 @@ from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, GraderError, SubmissionError
 from graders.labels import run_labels
 from graders.spec import LabSpec
-from graders.stack import Stack, StackCommandFailed, awaited_jobs
+from graders.stack import Stack, awaited_jobs
 
 log = logging.getLogger("graders")
 
@@ -56,9 +56,7 @@ def build(ctx: GradingContext, say: Say) -> None:
     limits, its fence, its no-progress budget and a run-scoped tag; Compose then only starts the stack."""
     assert ctx.compose is not None and ctx.build_dir is not None
     model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet)
-    effective_file = ctx.build_dir.parent / EFFECTIVE_FILE
-    effective_file.write_text(json.dumps(model, indent=1))
-    ctx.stack = Stack(effective_file, model["name"], timeout_s=ctx.spec.limits.run_timeout_s,
+    ctx.stack = Stack(ctx.build_dir.parent / EFFECTIVE_FILE, model, timeout_s=ctx.spec.limits.run_timeout_s,
                       forwards=tuple(front.forwards_of(model["services"].get(front.FRONT) or {})))
     builds = {name: service["build"] for name, service in ctx.compose.services.items() if "build" in service}
     if not builds:
@@ -113,11 +111,10 @@ def start(ctx: GradingContext, say: Say) -> None:
 
 
 def _probe_images_faster(ctx: GradingContext) -> None:
-    """A service whose image declares the HEALTHCHECK gets the same probe in the grader's file, run more often."""
+    """A service whose image declares the HEALTHCHECK gets the same probe in the grader's model, run more often.
+    Before the first compose command, so the file is written once, complete."""
     assert ctx.stack is not None and ctx.compose is not None
-    model = json.loads(ctx.stack.file.read_text())
-    changed = False
-    for name, service in model["services"].items():
+    for name, service in ctx.stack.model["services"].items():
         if name == front.FRONT or service.get("healthcheck") or not service.get("image"):
             continue
         try:
@@ -127,9 +124,6 @@ def _probe_images_faster(ctx: GradingContext) -> None:
         health = compose_model.image_health(attrs, ctx.spec.limits)
         if health is not None:
             service["healthcheck"] = health
-            changed = True
-    if changed:
-        ctx.stack.file.write_text(json.dumps(model, indent=1))
 
 
 def _why_not_up(ctx: GradingContext, exc: StackCommandFailed) -> str:
