@@ -14,6 +14,7 @@ from graders import engine, health_probe
 from graders.check_model import Check, Need, Outcome, Phase
 from graders.compose_cli import StackCommandFailed
 from graders.context import GradingContext
+from graders.durations import seconds_or_zero
 from graders.labels import run_labels
 from graders.results import Category
 from graders.stack import COMPLETED, awaited_jobs, finished_well
@@ -315,8 +316,6 @@ def _tree(folder: Path) -> list[Path]:
 
 
 DEFAULT_INTERVAL_S = 30.0  # Docker's, for a healthcheck that declares none
-DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
-UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
 def up_within_budget(points: float, budget_s: float, name: str = "comes_up_within_budget") -> Check:
@@ -375,8 +374,9 @@ def _declared_interval(ctx: GradingContext, service: str) -> float:
     if health.get("disable") or health.get("test") in (["NONE"], "NONE"):
         return 0.0
     if health.get("test"):
-        interval = _duration_s(str(health.get("interval") or "")) or DEFAULT_INTERVAL_S
-        early = _duration_s(str(health.get("start_interval") or "")) if _duration_s(str(health.get("start_period") or "")) else 0
+        written = {key: seconds_or_zero(str(health.get(key) or "")) for key in ("interval", "start_interval", "start_period")}
+        interval = written["interval"] or DEFAULT_INTERVAL_S
+        early = written["start_interval"] if written["start_period"] else 0
         return min(interval, early) if early else interval
     image = (stack.container(service).get("Image") or "") if stack.containers(service) else ""
     declared = ((engine.client().api.inspect_image(image).get("Config") or {}).get("Healthcheck") or {}) if image else {}
@@ -385,8 +385,3 @@ def _declared_interval(ctx: GradingContext, service: str) -> float:
     interval = float(declared.get("Interval") or 0) / 1e9 or DEFAULT_INTERVAL_S
     early = float(declared.get("StartInterval") or 0) / 1e9 if declared.get("StartPeriod") else 0.0
     return min(interval, early) if early else interval
-
-
-def _duration_s(text: str) -> float:
-    """A Go duration as Compose writes it ("5s", "1m30s", "500ms") in seconds; 0.0 for an empty one."""
-    return sum(float(number) * UNIT_S[unit] for number, unit in DURATION.findall(text))
