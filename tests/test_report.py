@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graders.report import gradescope, html_table
+from graders.reporters import html_table
+from graders.reporters import results_json as gradescope
 from graders.results import Category, CheckResult, GradeReport, Status
 
 
