@@ -59,9 +59,13 @@ class MasteryGroup(click.Group):
 
 @click.group(cls=MasteryGroup)
 @click.version_option(package_name="docker-mastery")
-def main() -> None:
+@click.option("--engine", "engine_url", envvar="MASTERY_ENGINE", metavar="URL",
+              help="The Docker Engine to grade on (unix:///path, tcp://host:port, ssh://user@host); "
+                   "default: DOCKER_HOST, else the current docker context, else the local socket.")
+def main(engine_url: str | None) -> None:
     """Docker Mastery for Data Science: grade labs on a real Docker Engine."""
     logging.basicConfig(level=logging.DEBUG if os.environ.get("MASTERY_DEBUG") else logging.WARNING)
+    engine.use(engine_url)
 
 
 @main.command()

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from graders import netpolicy
+from graders import engine, netpolicy
 from graders.errors import SubmissionError
 from graders.labels import IMAGE_REPO, run_labels
 from graders.limits import Limits
@@ -117,12 +117,8 @@ def compose_env() -> dict[str, str]:
     docker = shutil.which("docker")
     path = STANDARD_PATH if docker is None else f"{Path(docker).parent}:{STANDARD_PATH}"
     env = {"PATH": path, "HOME": os.path.expanduser("~"), "LANG": "C.UTF-8",
-           "DOCKER_HOST": os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock",
            "DOCKER_CONFIG": os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")}
-    for key in ("DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    return env
+    return {**env, **engine.address().env()}
 
 
 def _variables(service: Any) -> tuple[Any, Any]:

@@ -19,6 +19,7 @@ import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
 
+from graders.engine_address import EngineAddress, resolve
 from graders.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -33,14 +34,32 @@ log = logging.getLogger("graders")
 ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/Ubuntu), then run `mastery doctor`."
 
 
+_chosen: EngineAddress | None = None
+
+
+def use(explicit: str | None = None) -> EngineAddress:
+    """Choose the engine for this process (`mastery --engine URL`, or the environment's as the Docker CLI
+    reads it), and forget any client made for another."""
+    global _chosen
+    _chosen = resolve(explicit)
+    client.cache_clear()
+    return _chosen
+
+
+def address() -> EngineAddress:
+    """The engine this process grades on: every client, command and published-port address comes from it."""
+    return _chosen if _chosen is not None else use()
+
+
 @functools.cache
 def client() -> DockerClient:
     """One client for the process; raises EngineUnavailable with what to do when no engine answers."""
+    engine = address()
     try:
-        c = docker.from_env(timeout=120)
+        c = docker.from_env(timeout=120, environment=engine.env())
         c.ping()
     except docker.errors.DockerException as exc:
-        raise EngineUnavailable(f"No Docker Engine answers ({_short(exc)}).", ENGINE_HINT) from exc
+        raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
     return c
 
 

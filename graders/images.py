@@ -265,7 +265,8 @@ def _import_debian(suite: str, say: Callable[[str], None]) -> None:
             argv += ["--change", change]
         say(f"importing {ref}")
         tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run([*argv, "-", ref], stdin=tar.stdout, capture_output=True, text=True, timeout=600)
+        imported = subprocess.run([*argv, "-", ref], stdin=tar.stdout, capture_output=True, text=True, timeout=600,
+                                  env={**os.environ, **engine.address().env()})
         tar.wait()
         if imported.returncode != 0:
             raise ImageError(f"docker import of {ref} failed: {imported.stderr.strip()[-400:]}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from graders import engine
 from graders.check_model import Outcome
 from graders.context import GradingContext
 
@@ -41,12 +42,12 @@ def request_container(ctx: GradingContext, method: str, path: str, body: Any = N
 
 def request_service(ctx: GradingContext, service: str, port: int, method: str, path: str, body: Any = None,
                     timeout_s: float = 10.0, headers: dict[str, str] | None = None) -> requests.Response:
-    """An HTTP request to a service's port as the grader published it on 127.0.0.1, retried while nothing answers."""
+    """An HTTP request to a service's port as the grader's front published it, retried while nothing answers."""
     _, stack = ctx.require_stack()
     host_port = stack.port(service, port)
     if host_port is None:
         raise requests.ConnectionError(f"`{service}` publishes no port for {port}")
-    return _retrying(method, f"http://127.0.0.1:{host_port}{path}", body, headers, timeout_s, answer_s=10)
+    return _retrying(method, f"http://{engine.address().published_host}:{host_port}{path}", body, headers, timeout_s, answer_s=10)
 
 
 def no_answer(ctx: GradingContext, what: str, exc: Exception) -> Outcome:

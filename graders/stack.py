@@ -134,7 +134,7 @@ class Stack:
             return 126, str(exc.explanation or exc)
 
     def port(self, service: str, target: int) -> int | None:
-        """The host port (on 127.0.0.1) where the grader's front forwards to a service's container port."""
+        """The host port where the grader's front forwards to a service's container port."""
         listen = next((f.listen for f in self.forwards if (f.host, f.target) == (service, target)), None)
         running = self.containers(FRONT, include_stopped=False) if listen is not None else []
         return published_port(running[-1], listen) if running and listen is not None else None

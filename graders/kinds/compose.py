@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 
@@ -20,6 +21,7 @@ from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, GraderError, SubmissionError
+from graders.kinds import local_files
 from graders.labels import run_labels
 from graders.spec import LabSpec
 from graders.stack import Stack, awaited_jobs
@@ -99,6 +101,11 @@ def _needs_buildkit(dockerfile: Path) -> bool:
 
 def start(ctx: GradingContext, say: Say) -> None:
     assert ctx.stack is not None
+    mounted = _host_files(ctx.stack.model)
+    remote = local_files.blocker(", ".join(mounted)) if mounted else None
+    if remote is not None:
+        ctx.blockers[Phase.RUNTIME] = remote
+        return
     _probe_images_faster(ctx)
     say("Bringing the stack up")
     started = time.monotonic()
@@ -108,6 +115,15 @@ def start(ctx: GradingContext, say: Say) -> None:
         ctx.stack_seconds = time.monotonic() - started
         ctx.blockers[Phase.RUNTIME] = Blocker("start", _why_not_up(ctx, exc), _hint_not_up(ctx),
                                               summary="the stack must come up healthy first (see stack_healthy).")
+
+
+def _host_files(model: dict[str, Any]) -> list[str]:
+    """What of this machine the stack mounts: bind mounts and secret or config files, as the learner sees them."""
+    found = [f"`{volume.get('source')}` (bind mount of `{name}`)" for name, service in model["services"].items()
+             for volume in service.get("volumes") or [] if isinstance(volume, dict) and volume.get("type") == "bind"]
+    found += [f"the {key[:-1]} file of `{item}`" for key in ("secrets", "configs")
+              for item, spec in (model.get(key) or {}).items() if isinstance(spec, dict) and spec.get("file")]
+    return found
 
 
 def _probe_images_faster(ctx: GradingContext) -> None:

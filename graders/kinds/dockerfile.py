@@ -18,7 +18,7 @@ from graders.container import health_override, run_to_completion, start_containe
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError
-from graders.kinds import Progress
+from graders.kinds import Progress, local_files
 from graders.labels import image_tag, run_labels
 from graders.spec import LabSpec, RunMode
 
@@ -92,6 +92,10 @@ def _start(ctx: GradingContext, say: Progress) -> None:
     env = {key: value.replace("{secret}", ctx.secret) for key, value in ctx.spec.run_env}
     volume = None
     if ctx.spec.volume:
+        remote = local_files.blocker(f"a folder at {ctx.spec.volume}")
+        if remote is not None:
+            ctx.blockers[Phase.RUNTIME] = remote
+            return
         ctx.volume_dir = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-volume-"))
         ctx.volume_dir.chmod(0o777)  # whichever user the learner's image runs as may write here
         volume = (str(ctx.volume_dir), ctx.spec.volume)
