@@ -24,6 +24,7 @@ from graders.compose_cli import ComposeCLI, StackCommandFailed, gist
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
 from graders.front import FRONT, Forward, published_port
+from graders.processes import app_process
 
 LOG_TAIL_LINES = 20
 ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -219,12 +220,10 @@ class Stack:
         return f"`{service}` {said} ({detail})"
 
     def proc_status(self, service: str) -> dict[str, str]:
-        """The main process's /proc status fields (Uid, CapEff, NoNewPrivs...), read inside the container;
-        empty when it cannot be read."""
-        code, out = self.exec(service, ["cat", "/proc/1/status"])
-        if code != 0:
-            return {}
-        return {key: value.strip() for key, _, value in (line.partition(":") for line in out.splitlines()) if value}
+        """The /proc status fields (Uid, CapEff, NoNewPrivs...) of the service's app process (PID 1, or the
+        child of an init that only reaps), read inside the container; empty when it cannot be read."""
+        process = app_process(lambda argv: self.exec(service, argv))
+        return process.fields if process is not None else {}
 
     def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:

@@ -80,7 +80,7 @@ def no_new_privileges(points: float, service: str, name: str = "no_new_privilege
 
 def service_non_root(points: float, service: str, name: str = "runs_as_non_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        uid = ctx.require_stack()[1].proc_status(service).get("Uid", "").split()
+        uid = ctx.require_stack()[1].proc_status(service).get("Uid", "").split()[1:2]  # the effective uid
         if not uid:
             return Outcome.failed(f"Could not read which user `{service}` runs as.", "Check that it is running.")
         if uid[0] == "0":

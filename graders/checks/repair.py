@@ -364,9 +364,9 @@ def waits_for_database(points: float, service: str, db: str, name: str = "waits_
 # --- a volume the service's user can write (runtime, also on a stack that did not come up) --------------
 
 def process_uid(stack: Stack, service: str) -> int | None:
-    """The real uid of the service's main process, read in /proc inside the container."""
+    """The effective uid of the service's app process (the one files are written as), read in /proc inside the container."""
     uid = stack.proc_status(service).get("Uid", "").split()
-    return int(uid[0]) if uid else None
+    return int(uid[1]) if len(uid) > 1 else None
 
 
 def _owner(stack: Stack, service: str, path: str) -> str | None:
