@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import logging
 import os
@@ -35,14 +34,14 @@ ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-eng
 
 
 _chosen: EngineAddress | None = None
+_clients: dict[EngineAddress, DockerClient] = {}
 
 
 def use(explicit: str | None = None) -> EngineAddress:
     """Choose the engine for this process (`mastery --engine URL`, or the environment's as the Docker CLI
-    reads it), and forget any client made for another."""
+    reads it); every later client, command and published-port address is this engine's."""
     global _chosen
     _chosen = resolve(explicit)
-    client.cache_clear()
     return _chosen
 
 
@@ -51,16 +50,17 @@ def address() -> EngineAddress:
     return _chosen if _chosen is not None else use()
 
 
-@functools.cache
 def client() -> DockerClient:
-    """One client for the process; raises EngineUnavailable with what to do when no engine answers."""
+    """One client per engine for the process; raises EngineUnavailable with what to do when no engine answers."""
     engine = address()
-    try:
-        c = docker.from_env(timeout=120, environment=engine.env())
-        c.ping()
-    except docker.errors.DockerException as exc:
-        raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
-    return c
+    if engine not in _clients:
+        try:
+            made = docker.from_env(timeout=120, environment=engine.env())
+            made.ping()
+        except docker.errors.DockerException as exc:
+            raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
+        _clients[engine] = made
+    return _clients[engine]
 
 
 def config_env(attrs: dict[str, Any]) -> dict[str, str]:
