@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from graders import engine
 from graders.errors import BuildFailed, GraderError
-from graders.spec import Limits
+from graders.limits import Limits
 from graders.staging import sent_paths
 from graders.watch import LOG_TAIL_LINES, Watched, run_watched
 
@@ -135,7 +136,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
             argv += extra_flags
             argv.append(str(context))
-            return run_watched(argv, env={**os.environ, **client.env}, cwd=None, timeout_s=timeout_s,
+            return run_watched(argv, env={**os.environ, **engine.address().env(), **client.env}, cwd=None, timeout_s=timeout_s,
                                stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s,
                                on_line=on_line, keep=None if full_log else 200, ignore=_noise)
 

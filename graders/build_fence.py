@@ -22,14 +22,19 @@ from collections.abc import Iterator, Mapping
 import docker.errors
 
 from graders import engine, front
-from graders.spec import Limits
+from graders.limits import Limits
 
 IDLE = ["python", "-c", "import signal; signal.pause()"]  # holds the cgroup; any signal ends it
 
 
-@functools.cache
 def unsupported() -> str | None:
     """Why this engine cannot nest a build's steps in a fence; None when it can."""
+    return _unsupported(engine.address().url)
+
+
+@functools.cache
+def _unsupported(_url: str) -> str | None:
+    """Asked once per engine: its cgroup driver and version do not change while it runs."""
     info = engine.client().info()
     driver, version = info.get("CgroupDriver"), str(info.get("CgroupVersion") or "1")
     if driver != "cgroupfs" or version != "1":

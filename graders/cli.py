@@ -20,9 +20,9 @@ from rich.table import Table
 
 from graders import doctor as doctor_mod
 from graders import engine, images, runs, submission
-from graders import report as report_mod
 from graders.errors import GraderError, Interrupted
-from graders.labs import all_labs, get_lab
+from graders.labs import all_labs, course_images, get_lab
+from graders.reporters import REPORTERS, get_reporter, rich_table, summary
 from graders.runner import grade
 from graders.spec import REPO_ROOT
 
@@ -59,9 +59,13 @@ class MasteryGroup(click.Group):
 
 @click.group(cls=MasteryGroup)
 @click.version_option(package_name="docker-mastery")
-def main() -> None:
+@click.option("--engine", "engine_url", envvar="MASTERY_ENGINE", metavar="URL",
+              help="The Docker Engine to grade on (unix:///path, tcp://host:port, ssh://user@host); "
+                   "default: DOCKER_HOST, else the current docker context, else the local socket.")
+def main(engine_url: str | None) -> None:
     """Docker Mastery for Data Science: grade labs on a real Docker Engine."""
     logging.basicConfig(level=logging.DEBUG if os.environ.get("MASTERY_DEBUG") else logging.WARNING)
+    engine.use(engine_url)
 
 
 @main.command()
@@ -115,12 +119,18 @@ def labs(as_json: bool) -> None:
 @main.command()
 @click.argument("lab")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "format_name", default="table", show_default=True, metavar="NAME",
+              help=f"The report's format: {', '.join(REPORTERS)}.")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the --format report to FILE (the terminal still shows the table); without it, print the report.")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write Gradescope's results.json here.")
 @click.option("--solution", is_flag=True, help="Grade the lab's reference solution (laid over its starter files).")
 @click.option("--variant", metavar="NAME",
               help="Grade one of the lab's variants: broken/NAME, alternatives/NAME or gaming/NAME (see `mastery labs --json`).")
-def check(lab: str, folder: Path | None, json_file: Path | None, solution: bool, variant: str | None) -> None:
+def check(lab: str, folder: Path | None, format_name: str, output_file: Path | None, json_file: Path | None,
+          solution: bool, variant: str | None) -> None:
     """Grade FOLDER (default: the lab's folder under labs/) against LAB."""
+    reporter = get_reporter(format_name)  # before grading: a mistyped format costs nothing
     spec = get_lab(lab)
     if (solution or variant) and folder is not None:
         raise click.UsageError("Give a FOLDER, or --solution/--variant, not both.")
@@ -137,10 +147,17 @@ def check(lab: str, folder: Path | None, json_file: Path | None, solution: bool,
             target = submission.materialize(spec, chosen, into=scratch / spec.id)
         with runs.signals_interrupt(), err.status("Grading…", spinner="dots") as status:
             report = grade(spec, target, progress=lambda msg: status.update(f"{spec.id}: {msg}…"))
-    out.print(report_mod.rich_table(report))
+    if output_file is None and reporter.name != "table":
+        click.echo(reporter.render(report), nl=False)  # stdout holds the report alone, ready for a pipe
+        err.print(summary(report), markup=False, highlight=False)
+    else:
+        out.print(rich_table(report))
+    if output_file is not None:
+        output_file.write_text(reporter.render(report), encoding="utf-8")
+        err.print(f"Wrote {output_file}", markup=False, highlight=False)
     if json_file is not None:
-        json_file.write_text(json.dumps(report_mod.gradescope(report), indent=2))
-        err.print(f"Wrote {json_file}")
+        json_file.write_text(REPORTERS["gradescope"].render(report), encoding="utf-8")
+        err.print(f"Wrote {json_file}", markup=False, highlight=False)
     if report.grader_failed:
         err.print(f"[magenta]The grader itself failed[/magenta] on {report.errors} check(s) (marked !): that is not a "
                   "verdict on your work. Run `mastery doctor`, then grade again; MASTERY_DEBUG=1 shows the details.")
@@ -159,7 +176,7 @@ def images_list() -> None:
     table = Table()
     for col in ("Image", "Present", "Kind", "Size"):
         table.add_column(col)
-    for ref in images.course_images():
+    for ref in course_images():
         st = images.status(ref)
         table.add_row(ref, "yes" if st.present else "[red]missing[/red]",
                       st.kind if st.present else "", f"{st.size_mb:.0f} MB" if st.present else "")
@@ -171,7 +188,7 @@ def images_list() -> None:
 @click.option("--lab", "lab_ids", multiple=True, help="Only the images this lab needs (repeatable).")
 def images_prepare(offline: bool, lab_ids: tuple[str, ...]) -> None:
     """Make every base image present: pull it, or build a labelled stand-in offline."""
-    refs = images.course_images(lab_ids or None)
+    refs = course_images(lab_ids or None)
     done = images.prepare(refs, offline=True if offline else None, say=lambda m: err.print(f"[dim]{m}[/dim]"))
     for st in done:
         out.print(f"{st.ref}: {st.kind}, {st.size_mb:.0f} MB")

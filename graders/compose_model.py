@@ -12,16 +12,17 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from graders import netpolicy
+from graders import engine, netpolicy
 from graders.errors import SubmissionError
 from graders.labels import IMAGE_REPO, run_labels
-from graders.spec import Limits
+from graders.limits import Limits
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 CONFIG_TIMEOUT_S = 60
@@ -116,12 +117,8 @@ def compose_env() -> dict[str, str]:
     docker = shutil.which("docker")
     path = STANDARD_PATH if docker is None else f"{Path(docker).parent}:{STANDARD_PATH}"
     env = {"PATH": path, "HOME": os.path.expanduser("~"), "LANG": "C.UTF-8",
-           "DOCKER_HOST": os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock",
            "DOCKER_CONFIG": os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")}
-    for key in ("DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"):
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    return env
+    return {**env, **engine.address().env()}
 
 
 def _variables(service: Any) -> tuple[Any, Any]:
@@ -160,38 +157,89 @@ def built_image_tag(lab_id: str, service: str, run_id: str) -> str:
     return f"{IMAGE_REPO}/{lab_id}-{service}:{run_id}".lower()
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What the transforms of a learner's model into the grader's need to know about the run."""
+
+    lab_id: str
+    run_id: str
+    limits: Limits
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return run_labels(self.run_id, self.lab_id)
+
+
+def _services(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = model.get("services") or {}
+    return services
+
+
+def _project_named(model: dict[str, Any], run: RunFacts) -> None:
+    """A project of the run's own; its networks, volumes, secrets and configs named by it, so every run gets
+    fresh ones, and no fixed container name to clash with a second run (the scale check judges that)."""
+    model["name"] = project_name(run.lab_id, run.run_id)
+    for key in ("networks", "volumes", "secrets", "configs"):
+        for item in (model.get(key) or {}).values():
+            if isinstance(item, dict):
+                item.pop("name", None)
+    for service in _services(model).values():
+        service.pop("container_name", None)
+
+
+def _labelled(model: dict[str, Any], run: RunFacts) -> None:
+    """The run's labels on every service, network and volume, so a sweep finds whatever is left."""
+    for key in ("networks", "volumes"):
+        for item in (model.get(key) or {}).values():
+            if isinstance(item, dict):
+                item["labels"] = {**(item.get("labels") or {}), **run.labels}
+    for service in _services(model).values():
+        service["labels"] = {**(service.get("labels") or {}), **run.labels}
+
+
+def _built_by_grader(model: dict[str, Any], run: RunFacts) -> None:
+    """A service with `build:` runs the image the grader built (graders/kinds/compose.py); nothing is pulled."""
+    for name, service in _services(model).items():
+        if "build" in service:
+            service["image"] = built_image_tag(run.lab_id, name, run.run_id)
+            service["pull_policy"] = "never"
+            del service["build"]
+
+
+def _limited(model: dict[str, Any], run: RunFacts) -> None:
+    """Limits where the learner set none, theirs capped at the grader's; replicas at most max_replicas."""
+    for service in _services(model).values():
+        _cap_limits(service, run.limits)
+        _drop_unset(service)
+        if service.get("scale"):
+            service["scale"] = min(int(service["scale"]), run.limits.max_replicas)
+        if (service.get("deploy") or {}).get("replicas"):
+            service["deploy"]["replicas"] = min(int(service["deploy"]["replicas"]), run.limits.max_replicas)
+
+
+def _health_probed_often(model: dict[str, Any], run: RunFacts) -> None:
+    """The learner's healthchecks, run more often so `up --wait` does not sit out long intervals."""
+    for service in _services(model).values():
+        if (service.get("healthcheck") or {}).get("test"):
+            service["healthcheck"] = fast_health(service["healthcheck"], run.limits)
+
+
+# The learner's model becomes the grader's through these, in order; netpolicy.contain_stack then puts it on
+# networks of its own, with ports published by the grader's front (graders/front.py).
+TRANSFORMS: tuple[Callable[[dict[str, Any], RunFacts], None], ...] = (
+    _project_named, _labelled, _built_by_grader, _limited, _health_probed_often)
+
+
 def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *,
               internet: bool = False, front_image: str | None = None) -> dict[str, Any]:
     """The model the grader runs: the learner's, made findable, contained and unable to clash with
     anything else on the machine. Nothing a check judges is added: limits only where none were set
     (checks read the learner's own model for those)."""
     model = copy.deepcopy(compose.model)
-    model["name"] = project_name(lab_id, run_id)
-    labels = run_labels(run_id, lab_id)
-    for key in ("networks", "volumes", "secrets", "configs"):
-        for item in (model.get(key) or {}).values():
-            if isinstance(item, dict):
-                item.pop("name", None)  # named by the project, so every run gets fresh ones
-                if key in ("networks", "volumes"):
-                    item["labels"] = {**(item.get("labels") or {}), **labels}
-    for name, service in compose.services.items():
-        out = model["services"][name]
-        out["labels"] = {**(service.get("labels") or {}), **labels}
-        out.pop("container_name", None)  # a fixed name would clash with a second run; the scale check judges it
-        if "build" in service:  # the grader builds it (graders/stack_runner.py); nothing is pulled in its place
-            out["image"] = built_image_tag(lab_id, name, run_id)
-            out["pull_policy"] = "never"
-            del out["build"]
-        _cap_limits(out, limits)
-        _drop_unset(out)
-        if out.get("scale"):
-            out["scale"] = min(int(out["scale"]), limits.max_replicas)
-        if (out.get("deploy") or {}).get("replicas"):
-            out["deploy"]["replicas"] = min(int(out["deploy"]["replicas"]), limits.max_replicas)
-        if (out.get("healthcheck") or {}).get("test"):
-            out["healthcheck"] = fast_health(out["healthcheck"], limits)
-    # Its own services and nothing else; ports through the grader's front (graders/front.py).
-    return netpolicy.contain_stack(model, labels, internet=internet, front_image=front_image)
+    run = RunFacts(lab_id, run_id, limits)
+    for transform in TRANSFORMS:
+        transform(model, run)
+    return netpolicy.contain_stack(model, run.labels, internet=internet, front_image=front_image)
 
 
 def fast_health(healthcheck: dict[str, Any], limits: Limits) -> dict[str, Any]:

@@ -7,23 +7,22 @@ no host mounts) are ours. Whatever goes wrong becomes a Readiness with a message
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import docker.errors
 from docker.models.containers import Container
 from docker.types import DeviceRequest
 from testcontainers.core.container import DockerContainer
 
+from graders import engine
 from graders import front as front_module
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
-from graders.spec import Limits
+from graders.limits import Limits
 
 LOG_TAIL_LINES = 20
 UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers
@@ -31,11 +30,8 @@ LOOPBACK_GRACE_S = 2.0  # a server seen listening on loopback only for this long
 
 
 def engine_host() -> str:
-    """Where published ports can be reached: the engine's host for a TCP engine, else loopback."""
-    url = os.environ.get("DOCKER_HOST", "")
-    if url.startswith(("tcp://", "ssh://")):
-        return urlparse(url).hostname or "127.0.0.1"
-    return "127.0.0.1"
+    """Where published ports can be reached: the engine's host for a TCP or SSH engine, else loopback."""
+    return engine.address().published_host
 
 
 def health_override(image_health: dict[str, Any] | None, limits: Limits) -> dict[str, Any] | None:
@@ -181,7 +177,7 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
     network, dns: the run's own network and the name servers the embedded DNS forwards to (graders.netpolicy).
     front_network: where the grader's front publishes `port` from (graders.front); needed when `port` is given.
     """
-    tc = DockerContainer(image)
+    tc = DockerContainer(image, docker_client_kw={"environment": engine.address().env()})
     for key, value in (env or {}).items():
         tc.with_env(key, value)
     if volume is not None:
@@ -221,7 +217,7 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
             address = ((wrapped.attrs["NetworkSettings"]["Networks"] or {}).get(network) or {}).get("IPAddress")
             if address:  # none when it died at once: readiness reports that, with its logs
                 # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
-                host_ip = "127.0.0.1" if engine_host() == "127.0.0.1" else None
+                host_ip = engine.address().publish_on
                 front = front_module.start_container_front(address, port, [front_network, network], labels, host_ip)
         return RunningContainer(tc, port, limits, front)
     except docker.errors.APIError as exc:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from graders.build import BuildResult
+from graders.check_model import Phase
 from graders.compose_model import ComposeModel
 from graders.container import Readiness, RunningContainer, RunResult
 from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 from graders.engine import config_env
-from graders.spec import LabSpec, Phase
+from graders.spec import LabSpec
 from graders.stack import Stack
 
 

@@ -34,7 +34,7 @@ import docker.errors
 from graders import engine, runs
 from graders.errors import BuildFailed
 from graders.labels import run_of_tag
-from graders.spec import Limits
+from graders.limits import Limits
 
 if TYPE_CHECKING:
     from graders.context import GradingContext

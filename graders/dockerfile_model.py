@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dockerfile
 
+from graders.durations import parse_duration
 from graders.errors import SubmissionError
 
 KNOWN_INSTRUCTIONS = frozenset({
@@ -24,22 +25,6 @@ _BUILDKIT_FLAGS = ("--mount", "--network", "--security", "--link", "--chmod", "-
 # BuildKit's automatic platform arguments: the legacy builder leaves them empty
 # (`FROM --platform=$BUILDPLATFORM` then fails with "failed to parse platform").
 _PLATFORM_ARG = re.compile(r"\$\{?(BUILD|TARGET)(PLATFORM|OS|ARCH|VARIANT)\b")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go duration as Docker writes them ("30s", "1m30s", "500ms")."""
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"{text!r} is not a duration (write it like 30s, 500ms or 1m30s)")
-    return total
-
 
 @dataclass(frozen=True)
 class Instruction:

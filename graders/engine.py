@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import logging
 import os
@@ -19,10 +18,11 @@ import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
 
+from graders.engine_address import EngineAddress, resolve
 from graders.errors import EngineUnavailable
 
 if TYPE_CHECKING:
-    from graders.spec import Limits
+    from graders.limits import Limits
 from graders.labels import OWNER_LABEL, RUN_LABEL, image_reference, is_run_id, run_of_tag
 
 # testcontainers' reaper (Ryuk) needs an image pull; we label what we make and sweep it ourselves.
@@ -33,15 +33,34 @@ log = logging.getLogger("graders")
 ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/Ubuntu), then run `mastery doctor`."
 
 
-@functools.cache
+_chosen: EngineAddress | None = None
+_clients: dict[EngineAddress, DockerClient] = {}
+
+
+def use(explicit: str | None = None) -> EngineAddress:
+    """Choose the engine for this process (`mastery --engine URL`, or the environment's as the Docker CLI
+    reads it); every later client, command and published-port address is this engine's."""
+    global _chosen
+    _chosen = resolve(explicit)
+    return _chosen
+
+
+def address() -> EngineAddress:
+    """The engine this process grades on: every client, command and published-port address comes from it."""
+    return _chosen if _chosen is not None else use()
+
+
 def client() -> DockerClient:
-    """One client for the process; raises EngineUnavailable with what to do when no engine answers."""
-    try:
-        c = docker.from_env(timeout=120)
-        c.ping()
-    except docker.errors.DockerException as exc:
-        raise EngineUnavailable(f"No Docker Engine answers ({_short(exc)}).", ENGINE_HINT) from exc
-    return c
+    """One client per engine for the process; raises EngineUnavailable with what to do when no engine answers."""
+    engine = address()
+    if engine not in _clients:
+        try:
+            made = docker.from_env(timeout=120, environment=engine.env())
+            made.ping()
+        except docker.errors.DockerException as exc:
+            raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
+        _clients[engine] = made
+    return _clients[engine]
 
 
 def config_env(attrs: dict[str, Any]) -> dict[str, str]:

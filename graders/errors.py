@@ -59,3 +59,8 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal_name: str) -> None:
         super().__init__(signal_name)
         self.signal_name = signal_name
+
+
+class SpecInvalid(GraderError):
+    """A lab spec that does not fit together (an unknown kind, a check its kind cannot serve...): found when the
+    labs load, so it is the course author's to fix before any learner's run."""

@@ -19,7 +19,7 @@ import docker.errors
 
 from graders import engine
 from graders.deadline import DeadlineExceeded, call_with_deadline
-from graders.spec import Limits
+from graders.limits import Limits
 
 
 @dataclass(frozen=True)

@@ -175,16 +175,6 @@ def stand_in_note(bases: Iterable[str]) -> str:
             f"stand-in, not the official image{differs}.")
 
 
-def course_images(lab_ids: Iterable[str] | None = None) -> list[str]:
-    """The base images the named labs need; without names, every image the course teaches with
-    (the labs' and the Debian and Python images the lessons use), in a stable order."""
-    from graders.labs import all_labs, get_lab
-
-    if lab_ids:
-        return sorted({ref for lab_id in lab_ids for ref in get_lab(lab_id).base_images})
-    return sorted({ref for spec in all_labs().values() for ref in spec.base_images} | set(RECIPES))
-
-
 def prepare(refs: Iterable[str], offline: bool | None = None, say: Callable[[str], None] = print) -> list[ImageStatus]:
     """Make every ref present. offline=None tries a pull first and falls back to stand-ins. Refs built on
     another ref come after it, so a stand-in's base is ready (pulled, or built) before the stand-in needs it."""
@@ -275,7 +265,8 @@ def _import_debian(suite: str, say: Callable[[str], None]) -> None:
             argv += ["--change", change]
         say(f"importing {ref}")
         tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run([*argv, "-", ref], stdin=tar.stdout, capture_output=True, text=True, timeout=600)
+        imported = subprocess.run([*argv, "-", ref], stdin=tar.stdout, capture_output=True, text=True, timeout=600,
+                                  env={**os.environ, **engine.address().env()})
         tar.wait()
         if imported.returncode != 0:
             raise ImageError(f"docker import of {ref} failed: {imported.stderr.strip()[-400:]}")

@@ -87,7 +87,8 @@ def contain_stack(model: Mapping[str, Any], labels: Mapping[str, str], *, intern
     for service in services.values():
         service.pop("ports", None)
     if forwards:
-        services[front.FRONT] = front.compose_service(forwards, [*out["networks"], INGRESS], labels, host_ip="127.0.0.1",
+        services[front.FRONT] = front.compose_service(forwards, [*out["networks"], INGRESS], labels,
+                                                      host_ip=engine.address().publish_on,
                                                       image=front_image or front.image())
         out["networks"][INGRESS] = _network({}, labels, internet=False, publishes=True)
     return out

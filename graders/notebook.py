@@ -11,7 +11,7 @@ import logging
 import warnings
 from pathlib import Path
 
-from graders import report as report_mod
+from graders import reporters as report_mod
 from graders import runs
 from graders.errors import GraderError, Interrupted
 from graders.labs import get_lab

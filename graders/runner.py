@@ -8,31 +8,23 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
-import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import docker.errors
-
-from graders import build_fence, disk_budget, engine, images, netpolicy, runs, stack_runner, staging
-from graders.build import MAX_CONTEXT_BYTES, build_image
-from graders.container import health_override, run_to_completion, start_container, wait_ready
+from graders import engine, kinds, runs
+from graders.check_model import Check, Outcome, Phase
 from graders.context import Blocker, GradingContext
 from graders.deadline import DeadlineExceeded, call_with_deadline
-from graders.dockerfile_model import parse_dockerfile
-from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError, UsageError
-from graders.labels import image_tag, new_run_id, run_labels
+from graders.errors import UsageError
+from graders.kinds import Progress
+from graders.labels import new_run_id
+from graders.limits import Limits
 from graders.results import CheckResult, GradeReport, Status
-from graders.spec import Check, LabSpec, Limits, Outcome, Phase
+from graders.spec import LabSpec
 
 log = logging.getLogger("graders")
-
-Progress = Callable[[str], None]
-
 
 def _quiet(_: str) -> None:
     pass
@@ -52,7 +44,7 @@ def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
     started = time.monotonic()
     results: dict[str, CheckResult] = {}
     engine.client()  # no engine: grading cannot be done (raises EngineUnavailable)
-    steps = STACK_STEPS if spec.kind == "compose" else DOCKERFILE_STEPS
+    steps = kinds.get_kind(spec.kind)  # the labs' loader refused an unknown kind (graders/validation.py)
     # Registered while in flight: a run killed with SIGKILL leaves its lock file unlocked, and the sweep at
     # the next run's start removes what it made. Runs of other processes in flight hold their lock: untouched.
     with runs.registered(ctx.run_id) as registration:
@@ -90,114 +82,12 @@ def _guarded(ctx: GradingContext, phase: Phase, step: Callable[[], None]) -> Non
                                       "This is not your fault: run `mastery doctor`, and report it if it persists.")
 
 
-def _parse(ctx: GradingContext, say: Progress) -> None:
-    """Stage the build context (the grader's copy, the only folder it reads and builds), then parse its Dockerfile.
-    A context too large to copy is the build's verdict; the Dockerfile is still judged, from the folder,
-    which staging found free of links out of it."""
-    say("Reading the Dockerfile")
-    try:
-        try:
-            ctx.build_dir = _stage(ctx)
-        except staging.TooLarge as exc:
-            ctx.build_error = BuildFailed(exc.message, exc.hint)
-            ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint,
-                                                summary="the image must build first (see image_builds).")
-        ctx.dockerfile = parse_dockerfile((ctx.build_dir or ctx.submission) / "Dockerfile")
-    except SubmissionError as exc:
-        message = exc.message.replace(f" in {ctx.build_dir}.", " in your folder.") if ctx.build_dir else exc.message
-        ctx.blockers[Phase.STATIC] = Blocker("parse", message, exc.hint,
-                                             summary="the Dockerfile must parse first (see dockerfile_valid).")
-
-
-def _stage(ctx: GradingContext) -> Path:
-    """A copy of the build context with the lab's planted files: what the builder would be sent (the ignore
-    file that applies leaves the rest out), plus the files the learner hands in."""
-    return staging.stage(ctx.submission, ctx.spec.id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
-                         ignore_file=staging.applicable_ignore(ctx.submission),
-                         keep=(*ctx.spec.files, ".dockerignore", "Dockerfile.dockerignore"),
-                         too_large=("The build context", "Add data, model files and .git to .dockerignore: they do not "
-                                    "belong in the image."))
-
-
-def _build(ctx: GradingContext, say: Progress) -> None:
-    say("Building the image")
-    assert ctx.dockerfile is not None
-    tag = image_tag(ctx.spec.id, ctx.run_id)
-    assert ctx.build_dir is not None
-    steps = 0
-
-    def on_line(line: str) -> None:
-        nonlocal steps
-        if line.startswith("Step ") or (line.startswith("#") and " [" in line):
-            steps += 1
-            say(f"Building: {line[:70]}")
-
-    try:
-        with build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits) as cgroup_parent:
-            ctx.build = build_image(ctx.build_dir, ctx.build_dir / ctx.dockerfile.path.name, tag, {},
-                                    timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
-                                    limits=ctx.spec.limits, on_line=on_line, cgroup_parent=cgroup_parent)
-        ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
-    except BuildFailed as exc:
-        exc.hint += images.stand_in_note(stage.base for stage in ctx.dockerfile.stages)
-        ctx.build_error = exc
-        ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint,
-                                            summary="the image must build first (see image_builds).")
-    except GraderError as exc:
-        ctx.build_error = BuildFailed(exc.message, exc.hint)
-        ctx.blockers[Phase.BUILD] = Blocker("build", exc.message, exc.hint)
-
-
-def _start(ctx: GradingContext, say: Progress) -> None:
-    say("Starting the container")
-    assert ctx.build is not None
-    limits = ctx.spec.limits
-    health = health_override(ctx.image_attrs.get("Config", {}).get("Healthcheck"), limits)
-    ctx.secret = secrets.token_hex(16)
-    env = {key: value.replace("{secret}", ctx.secret) for key, value in ctx.spec.run_env}
-    volume = None
-    if ctx.spec.volume:
-        ctx.volume_dir = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-volume-"))
-        ctx.volume_dir.chmod(0o777)  # whichever user the learner's image runs as may write here
-        volume = (str(ctx.volume_dir), ctx.spec.volume)
-    labels = run_labels(ctx.run_id, ctx.spec.id)
-    try:
-        # Its own network, not the default bridge: it reaches nothing but itself (removed by the run's sweep);
-        # its port is published by the grader's front, from a network of its own (graders/front.py).
-        network = netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=False,
-                                               internet=ctx.spec.internet)
-        front_network = (netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=True, internet=False)
-                         if ctx.spec.port is not None else None)
-        ctx.container = start_container(ctx.build.image_id, labels, limits, ctx.spec.port, health, env=env, volume=volume,
-                                        network=network, front_network=front_network,
-                                        dns=netpolicy.container_dns(internet=ctx.spec.internet))
-    except ContainerFailed as exc:
-        ctx.blockers[Phase.RUNTIME] = Blocker("start", exc.message, exc.hint)
-        return
-    if ctx.spec.run_mode == "batch":
-        say("Running the job")
-        ctx.run_result = run_to_completion(ctx.container, limits.run_timeout_s)
-        if ctx.run_result.exit_code is None:
-            why = ctx.container.diagnose() or (
-                f"The job was still running after {limits.run_timeout_s:.0f} s and was stopped.",
-                "A batch job must finish: look for a loop without end, or a step waiting for input.")
-            ctx.blockers[Phase.RUNTIME] = Blocker("start", *why)
-        elif ctx.container.state().get("OOMKilled"):
-            ctx.blockers[Phase.RUNTIME] = Blocker("start", *(ctx.container.diagnose() or ("Out of memory.", "")))
-        return
-    say("Waiting for the container to become healthy" if health else "Waiting for the port to open")
-    ctx.readiness = wait_ready(ctx.container, limits.health_budget_s, expects_health=health is not None)
-    if ctx.readiness.fatal:
-        # Dead, out of memory or out of processes: nothing in the container can be judged.
-        ctx.blockers[Phase.RUNTIME] = Blocker("start", ctx.readiness.message, ctx.readiness.hint)
-    say("Checking the running container")
-
-
 def _run_checks(ctx: GradingContext, phase: Phase, results: dict[str, CheckResult]) -> None:
     checks = [c for c in ctx.spec.checks if c.phase == phase]
     deadline = ctx.runtime_deadline if phase == Phase.RUNTIME else None
     # A stack's checks run one after another, in the spec's order: some of them recreate or scale it.
-    if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase) and ctx.spec.kind != "compose":
+    parallel = kinds.get_kind(ctx.spec.kind).parallel_runtime_checks
+    if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase) and parallel:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks))
         try:
             futures = {check.name: pool.submit(_run_one, ctx, check) for check in checks}
@@ -258,37 +148,3 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
                        seconds=time.monotonic() - started)
 
 
-def _teardown(ctx: GradingContext) -> None:
-    """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
-    if ctx.build_dir is not None:
-        shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
-    if ctx.container is not None:
-        ctx.container.stop()
-    if ctx.volume_dir is not None:
-        engine.remove_host_dir(ctx.volume_dir, ctx.spec.base_images[0], run_labels(ctx.run_id, ctx.spec.id))
-    disk_budget.trim(ctx)  # while the run's images still carry its tags: any over the budget go with their layers
-    if ctx.build is not None:
-        try:
-            engine.client().images.remove(ctx.build.tag, noprune=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            log.debug("could not remove %s: %s", ctx.build.tag, exc)
-    try:
-        engine.sweep(ctx.run_id)
-    except docker.errors.APIError as exc:
-        log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
-
-
-@dataclass(frozen=True)
-class Steps:
-    """How one kind of lab is read, built, started and torn down; the order and the checks are shared."""
-
-    parse: Callable[[GradingContext, Progress], None]
-    build: Callable[[GradingContext, Progress], None]
-    start: Callable[[GradingContext, Progress], None]
-    teardown: Callable[[GradingContext], None]
-
-
-DOCKERFILE_STEPS = Steps(_parse, _build, _start, _teardown)
-STACK_STEPS = Steps(stack_runner.parse, stack_runner.build, stack_runner.start, stack_runner.teardown)

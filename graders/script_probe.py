@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graders import engine
-from graders.spec import Limits
+from graders.limits import Limits
 
 PROBE_TIMEOUT_S = 30.0
 

@@ -1,7 +1,8 @@
-"""A learner's compose stack, brought up for real through testcontainers' DockerCompose, with time limits.
+"""A learner's compose stack, brought up for real with `docker compose` (graders/compose_cli.py), and what the
+engine says about its containers.
 
-testcontainers runs `docker compose` for us; what it lacks for untrusted input (a limit on every
-command, a clear message instead of CalledProcessError) is added here.
+The grader's effective model is kept in memory while the run adds to it (an image's own healthcheck, made
+faster, once the images are built) and written once, when the first compose command needs the file.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import subprocess
 import tarfile
 import time
 from collections.abc import Mapping
@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
-from testcontainers.compose import DockerCompose
 
 from graders import engine
-from graders.compose_model import compose_env
+from graders.compose_cli import ComposeCLI, StackCommandFailed, gist
 from graders.deadline import DeadlineExceeded, call_with_deadline
-from graders.errors import ContainerFailed, GraderError
+from graders.errors import ContainerFailed
 from graders.front import FRONT, Forward, published_port
+from graders.processes import app_process
 
 LOG_TAIL_LINES = 20
 ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -46,53 +46,16 @@ def finished_well(state: Mapping[str, Any]) -> bool:
     return state.get("Status") == "exited" and state.get("ExitCode") == 0 and not state.get("OOMKilled")
 
 
-class StackCommandFailed(GraderError):
-    """A `docker compose` command exited non-zero or ran past its limit; the message holds its output."""
-
-
-@dataclass
-class LimitedCompose(DockerCompose):
-    """DockerCompose whose every command has a time limit."""
-
-    timeout_s: float = 120.0
-
-    def _run_command(self, cmd: str | list[str], context: str | None = None) -> subprocess.CompletedProcess[bytes]:
-        argv = cmd if isinstance(cmd, list) else cmd.split()
-        try:
-            proc = subprocess.run(argv, capture_output=True, cwd=context or str(self.context), timeout=self.timeout_s,
-                                  env=compose_env(), stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise StackCommandFailed(f"`{_short(argv)}` did not finish within {self.timeout_s:.0f} s.",
-                                     "Something in the stack waits forever: a healthcheck that never passes, or a build "
-                                     "that never ends.") from exc
-        if proc.returncode != 0:
-            said = (proc.stderr or proc.stdout).decode(errors="replace").strip()
-            raise StackCommandFailed(f"`{_short(argv)}` failed (exit {proc.returncode}): {gist(said)}")
-        return proc
-
-
-def gist(text: str) -> str:
-    """The line of some output that says what went wrong: the last error line, else the last line."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower() or "refused" in line.lower() or "fatal" in line.lower()]
-    return (errors or lines or [""])[-1][:240]
-
-
-def _short(argv: list[str]) -> str:
-    """The compose command without the grader's file path, as a learner would type it."""
-    words = [w for i, w in enumerate(argv) if w != "-f" and (i == 0 or argv[i - 1] != "-f")]
-    return " ".join(words)
-
-
 @dataclass
 class Stack:
     """The running stack: compose commands with limits, and what the engine says about its containers."""
 
-    file: Path  # the grader's effective compose file (JSON)
-    project: str
+    file: Path  # where the grader's effective compose file (JSON) is written
+    model: dict[str, Any]  # that file's content: complete before the first compose command
     timeout_s: float
     forwards: tuple[Forward, ...] = ()  # the ports the grader's front publishes (graders/front.py)
-    compose: LimitedCompose = field(init=False)
+    compose: ComposeCLI = field(init=False)
+    written: bool = False
     built: bool = False
     started: bool = False
     # Volumes an image's VOLUME made for a container: not named in the file, so `down --volumes` misses
@@ -100,18 +63,18 @@ class Stack:
     anonymous_volumes: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.compose = LimitedCompose(context=str(self.file.parent), compose_file_name=str(self.file), build=False,
-                                      wait=True, keep_volumes=False, timeout_s=self.timeout_s)
+        self.compose = ComposeCLI(self.file, self.timeout_s)
+
+    @property
+    def project(self) -> str:
+        return str(self.model["name"])
 
     def run(self, *args: str, timeout_s: float | None = None) -> str:
         """One `docker compose` command on this stack; its stdout. Raises StackCommandFailed."""
-        saved = self.compose.timeout_s
-        self.compose.timeout_s = timeout_s or saved
-        try:
-            proc = self.compose._run_command([*self.compose.docker_compose_command(), *args])
-        finally:
-            self.compose.timeout_s = saved
-        return proc.stdout.decode(errors="replace")
+        if not self.written:
+            self.file.write_text(json.dumps(self.model, indent=1))
+            self.written = True
+        return self.compose.run(*args, timeout_s=timeout_s)
 
     def up(self, wait_s: float, *services: str, scale: dict[str, int] | None = None) -> float:
         """`up --wait`: returns once every service is running and those with a healthcheck are healthy."""
@@ -172,7 +135,7 @@ class Stack:
             return 126, str(exc.explanation or exc)
 
     def port(self, service: str, target: int) -> int | None:
-        """The host port (on 127.0.0.1) where the grader's front forwards to a service's container port."""
+        """The host port where the grader's front forwards to a service's container port."""
         listen = next((f.listen for f in self.forwards if (f.host, f.target) == (service, target)), None)
         running = self.containers(FRONT, include_stopped=False) if listen is not None else []
         return published_port(running[-1], listen) if running and listen is not None else None
@@ -257,12 +220,10 @@ class Stack:
         return f"`{service}` {said} ({detail})"
 
     def proc_status(self, service: str) -> dict[str, str]:
-        """The main process's /proc status fields (Uid, CapEff, NoNewPrivs...), read inside the container;
-        empty when it cannot be read."""
-        code, out = self.exec(service, ["cat", "/proc/1/status"])
-        if code != 0:
-            return {}
-        return {key: value.strip() for key, _, value in (line.partition(":") for line in out.splitlines()) if value}
+        """The /proc status fields (Uid, CapEff, NoNewPrivs...) of the service's app process (PID 1, or the
+        child of an init that only reaps), read inside the container; empty when it cannot be read."""
+        process = app_process(lambda argv: self.exec(service, argv))
+        return process.fields if process is not None else {}
 
     def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from graders.check_model import Phase
 from graders.checks.buildkit import _unique_blank_line, downloads_in, human, without_cache_mounts
 from graders.context import GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.labs import get_lab
 from graders.results import Status
-from graders.spec import Phase
 from graders.submission import Variant, materialize, variants
 
 SPEC = get_lab("buildkit")

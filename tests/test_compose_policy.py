@@ -14,7 +14,7 @@ from graders.build import compose_build_flags
 from graders.compose_model import Refused
 from graders.compose_policy import refusals
 from graders.errors import SubmissionError
-from graders.spec import Limits
+from graders.limits import Limits
 
 BASE = """services:
   app:

@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 
 from graders import engine
+from graders.check_model import Check, Outcome, Phase
 from graders.checks.compose import compose_valid, stack_builds, stack_healthy
 from graders.context import GradingContext
+from graders.limits import Limits
 from graders.results import Category, GradeReport, Status
 from graders.runner import grade
-from graders.spec import Check, LabSpec, Limits, Outcome, Phase
+from graders.spec import LabSpec
 
 pytestmark = pytest.mark.engine
 

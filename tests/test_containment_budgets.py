@@ -25,16 +25,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from graders import cli, engine, runner, runs, watch
+from graders import cli, engine, runs, watch
 from graders.checks.build import image_builds
 from graders.checks.endpoint import http_probe
 from graders.checks.static import dockerfile_valid
 from graders.checks.user import runs_as_non_root
 from graders.errors import BuildStalled, BuildTimedOut
+from graders.kinds import dockerfile as dockerfile_kind
 from graders.labels import IMAGE_REPO, RUN_LABEL, new_run_id, owner, run_labels, run_of_tag
+from graders.limits import Limits
 from graders.results import Status
 from graders.runner import grade
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 from graders.watch import last_step, run_watched
 
 TESTS = Path(__file__).resolve().parent
@@ -262,8 +264,8 @@ def test_a_grader_failure_is_an_error_not_a_fail(tmp_path: Path, run_ids: list[s
     monkeypatch.setattr(engine, "client", lambda: None)
     monkeypatch.setattr(runs, "sweep_stale_quietly", lambda: None)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # whatever the grader stages lands in the test's folder
-    monkeypatch.setattr(runner, "DOCKERFILE_STEPS", replace(runner.DOCKERFILE_STEPS, build=broken_build,
-                                                             teardown=lambda ctx: None))
+    monkeypatch.setattr(dockerfile_kind.KIND, "build", broken_build)
+    monkeypatch.setattr(dockerfile_kind.KIND, "teardown", lambda ctx: None)
     monkeypatch.setattr(cli, "get_lab", lambda lab_id: PROBE)
     (tmp_path / "Dockerfile").write_text(SERVER_UP)
     results = tmp_path / "results.json"
@@ -271,7 +273,7 @@ def test_a_grader_failure_is_an_error_not_a_fail(tmp_path: Path, run_ids: list[s
     assert outcome.exit_code == 2, outcome.output
     assert "The grader itself failed on 3 check(s)" in outcome.output and "Traceback" not in outcome.output
     data = json.loads(results.read_text())
-    tests = {t["name_id"]: t for t in data["tests"]}
+    tests = {t["extra_data"]["check_id"]: t for t in data["tests"]}
     assert tests["dockerfile_valid"]["status"] == "passed" and tests["dockerfile_valid"]["score"] == 1
     for name in ("image_builds", "runs_as_non_root", "root_page"):
         assert tests[name]["status"] == "failed" and tests[name]["output"].startswith("Grader error: Not checked: "

@@ -31,9 +31,10 @@ from graders.checks.compose import compose_valid, stack_builds
 from graders.checks.static import dockerfile_valid
 from graders.disk_budget import built_step_images, system_df
 from graders.labels import image_tag, new_run_id, run_labels
+from graders.limits import Limits
 from graders.results import GradeReport, Status
 from graders.runner import grade
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 BASE = "python:3.13-slim"
 MiB = 2**20

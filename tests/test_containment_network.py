@@ -27,13 +27,15 @@ import requests
 from docker.models.containers import Container
 
 from graders import compose_model, engine, front, netpolicy
+from graders.check_model import Check, Outcome, Phase
 from graders.context import GradingContext
 from graders.front import FIRST_PORT, FRONT, Forward
 from graders.front import IMAGES as FRONT_IMAGES
 from graders.front import forwards_of as front_forwards_of
+from graders.limits import Limits
 from graders.results import Category, Status
 from graders.runner import grade
-from graders.spec import Check, LabSpec, Limits, Outcome, Phase
+from graders.spec import LabSpec
 
 TESTS = Path(__file__).resolve().parent
 BASE_IMAGE = "python:3.13-slim"

@@ -19,9 +19,10 @@ from graders.checks.health import becomes_healthy
 from graders.checks.static import dockerfile_valid
 from graders.checks.user import runs_as_non_root
 from graders.labs import get_lab
+from graders.limits import Limits
 from graders.results import GradeReport, Status
 from graders.runner import grade
-from graders.spec import LabSpec, Limits
+from graders.spec import LabSpec
 
 pytestmark = pytest.mark.engine
 

@@ -25,8 +25,8 @@ def test_cli_check_writes_gradescope_json(tmp_path: Path, no_leftovers: None) ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     data = json.loads(out.read_text())
-    assert data["score"] == data["max_score"] == 100
-    assert [t["name_id"] for t in data["tests"]] == [c.name for c in SPEC.checks]
+    assert data["score"] == data["extra_data"]["max_score"] == 100
+    assert [t["extra_data"]["check_id"] for t in data["tests"]] == [c.name for c in SPEC.checks]
     assert all(t["status"] == "passed" for t in data["tests"])
 
 

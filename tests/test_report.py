@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graders.report import gradescope, html_table
+from graders.reporters import html_table
+from graders.reporters import results_json as gradescope
 from graders.results import Category, CheckResult, GradeReport, Status
 
 
@@ -22,8 +23,8 @@ def sample() -> GradeReport:
 
 def test_gradescope_shape() -> None:
     data = gradescope(sample())
-    assert (data["score"], data["max_score"], data["execution_time"]) == (10, 20, 1.23)
-    tests = {t["name_id"]: t for t in data["tests"]}
+    assert (data["score"], data["extra_data"]["max_score"], data["execution_time"]) == (10, 20, 1.23)
+    tests = {t["extra_data"]["check_id"]: t for t in data["tests"]}
     assert tests["built"]["status"] == "passed" and tests["built"]["tags"] == ["build", "extra"]
     assert tests["ran"]["status"] == "failed" and "Hint: do this" in tests["ran"]["output"]
     assert tests["odd"]["status"] == "failed" and tests["odd"]["output"].startswith("Grader error")

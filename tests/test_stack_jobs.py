@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graders import compose_model
-from graders.checks.compose import _duration_s
+from graders.durations import seconds_or_zero
 from graders.stack import awaited_jobs, finished_well
 
 PIPELINE = """services:
@@ -44,4 +44,4 @@ def test_finished_well_means_exited_zero_on_its_own(state: dict[str, object], we
 
 @pytest.mark.parametrize(("text", "seconds"), [("5s", 5.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0), ("", 0.0)])
 def test_compose_durations_in_seconds(text: str, seconds: float) -> None:
-    assert _duration_s(text) == pytest.approx(seconds)
+    assert seconds_or_zero(text) == pytest.approx(seconds)

@@ -11,12 +11,13 @@ from typing import Any
 import requests
 
 from graders import engine
-from graders.checks.endpoint import no_answer, request_container
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.labels import run_labels
+from graders.limits import Limits
+from graders.probes import no_answer, request_container
 from graders.results import Category
 from graders.script_probe import command_argv
-from graders.spec import Check, Limits, Outcome, Phase
 
 
 def requires_token(points: float, path: str, name: str = "requires_token") -> Check:
@@ -32,7 +33,7 @@ def requires_token(points: float, path: str, name: str = "requires_token") -> Ch
                               "Do not switch authentication off (no --IdentityProvider.token='' or "
                               "--ServerApp.token=''); let JupyterLab read the token from JUPYTER_TOKEN.")
 
-    return Check(name, "Refuses requests without the token", points, Category.SECURITY, Phase.RUNTIME, run,
+    return Check(name, "Refuses requests without the token", points, Category.SECURITY, (Need.SERVER,), run,
                  tags=("auth",))
 
 
@@ -50,7 +51,7 @@ def accepts_token(points: float, path: str, name: str = "accepts_token") -> Chec
                               "Let the server take its token from the JUPYTER_TOKEN environment variable set by "
                               "`docker run -e`; a token fixed in the image or the command overrides it.")
 
-    return Check(name, "Accepts the token given at run time", points, Category.SECURITY, Phase.RUNTIME, run,
+    return Check(name, "Accepts the token given at run time", points, Category.SECURITY, (Need.SERVER,), run,
                  tags=("auth",))
 
 
@@ -79,7 +80,7 @@ def no_secret_in_image(points: float, name: str = "no_secret_in_image") -> Check
                 else "; the server printed no token when started without one, so only ENV and the command were read")
         return Outcome.passed(f"No token, password or secret in the image's ENV or command{seen}.")
 
-    return Check(name, "No token built into the image", points, Category.SECURITY, Phase.BUILD, run,
+    return Check(name, "No token built into the image", points, Category.SECURITY, (Need.IMAGE, Need.ENGINE), run,
                  tags=("secrets",))
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from graders.check_model import Check, Need, Outcome, Phase
 from graders.context import GradingContext
 from graders.errors import BuildFailed
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 
 def image_builds(points: float, name: str = "image_builds") -> Check:
@@ -21,4 +21,4 @@ def image_builds(points: float, name: str = "image_builds") -> Check:
         return Outcome.failed(blocker.message if blocker else "The image was not built.",
                               blocker.hint if blocker else "")
 
-    return Check(name, "Image builds", points, Category.BUILD, Phase.BUILD, run, reports="build")
+    return Check(name, "Image builds", points, Category.BUILD, (Need.IMAGE,), run, reports="build")

@@ -19,12 +19,12 @@ import docker.errors
 
 from graders import build_fence, engine, package_caches
 from graders.build import BuildResult, build_image
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.dockerfile_model import Instruction, ParsedDockerfile, Stage
 from graders.errors import BuildFailed
 from graders.labels import run_labels
 from graders.results import Category, Status
-from graders.spec import Check, Outcome, Phase
 
 # A RUN that fetches packages: apt-get/apt, pip (install or download), uv, conda/mamba, apk.
 _INSTALLS = re.compile(r"\b(apt-get|apt|pip3?|python3? -m pip|uv|conda|mamba|micromamba|apk)\b[^;&|]*?"
@@ -94,7 +94,7 @@ def cache_mounts_used(points: float, name: str = "cache_mounts_used") -> Check:
         return Outcome.failed(f"None of the {installs} RUN step(s) that install packages has a --mount=type=cache: "
                               "every rebuild of such a step downloads everything again.", hint)
 
-    return Check(name, "Package downloads kept in cache mounts", points, Category.STATIC, Phase.STATIC, run,
+    return Check(name, "Package downloads kept in cache mounts", points, Category.STATIC, (Need.DOCKERFILE,), run,
                  tags=("dockerfile", "buildkit", "cache"))
 
 
@@ -197,7 +197,7 @@ def platform_aware_from(points: float, name: str = "platform_aware_from") -> Che
         return Outcome.passed("; ".join([*using, *others, f"the final stage (line {df.final.line}) {how}, so it is "
                                          "built for the target platform"]) + ".")
 
-    return Check(name, "Stages on the right platform", points, Category.STATIC, Phase.STATIC, run,
+    return Check(name, "Stages on the right platform", points, Category.STATIC, (Need.DOCKERFILE,), run,
                  tags=("dockerfile", "buildkit", "multi-platform"))
 
 
@@ -392,5 +392,5 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
                         # Pruned: these layers are of no use to a later build.
                         engine.client().images.remove(tag)
 
-    return Check(name, "Cache mounts save downloads on a rebuild", points, Category.BUILD, Phase.BUILD, run,
-                 tags=("buildkit", "cache"))
+    return Check(name, "Cache mounts save downloads on a rebuild", points, Category.BUILD,
+                 (Need.DOCKERFILE, Need.IMAGE, Need.ENGINE), run, tags=("buildkit", "cache"))

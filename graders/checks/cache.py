@@ -11,11 +11,11 @@ from pathlib import Path
 
 from graders import build_fence, engine
 from graders.build import build_image
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.errors import BuildFailed
 from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 INSTALL = re.compile(r"\b(pip3?|python3? -m pip|uv pip|conda|mamba|poetry|apt-get|apk)\b.*\b(install|sync)\b")
 
@@ -78,5 +78,5 @@ def dependency_layer_cached(points: float, source_file: str, name: str = "depend
         return Outcome.passed(f"After editing only {source_file}, the rebuild took the install from the cache "
                               f"({rebuilt.seconds:.1f} s).")
 
-    return Check(name, "Dependencies cached across source edits", points, Category.BUILD, Phase.BUILD, run,
-                 tags=("cache",))
+    return Check(name, "Dependencies cached across source edits", points, Category.BUILD,
+                 (Need.DOCKERFILE, Need.IMAGE, Need.ENGINE), run, tags=("cache",))

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from graders import engine, health_probe
+from graders.check_model import Check, Need, Outcome, Phase
+from graders.compose_cli import StackCommandFailed
 from graders.context import GradingContext
+from graders.durations import seconds_or_zero
 from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
-from graders.stack import COMPLETED, StackCommandFailed, awaited_jobs, finished_well
+from graders.stack import COMPLETED, awaited_jobs, finished_well
 
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)", re.I)
 URL_PASSWORDS = (re.compile(r"://[^:/@\s]+:([^@\s]+)@"), re.compile(r"[?&](?:password|pass|pwd)=([^&\s\"']+)", re.I))
@@ -38,7 +37,7 @@ def compose_valid(points: float, name: str = "compose_valid") -> Check:
         said = f" Compose warned: {'; '.join(compose.warnings)}" if compose.warnings else ""
         return Outcome.passed(f"{compose.path.name} is valid: services {', '.join(compose.services)}.{said}")
 
-    return Check(name, "Compose file valid and safe to run", points, Category.COMPOSE, Phase.STATIC, run, reports="parse")
+    return Check(name, "Compose file valid and safe to run", points, Category.COMPOSE, (Need.COMPOSE_FILE,), run, reports="parse")
 
 
 def stack_builds(points: float, name: str = "stack_builds") -> Check:
@@ -53,7 +52,7 @@ def stack_builds(points: float, name: str = "stack_builds") -> Check:
                                   "Give the services you wrote a `build:` with the folder of their Dockerfile.")
         return Outcome.passed(f"Built the images of {', '.join(built)}.")
 
-    return Check(name, "Stack images build", points, Category.BUILD, Phase.BUILD, run, reports="build")
+    return Check(name, "Stack images build", points, Category.BUILD, (Need.STACK_IMAGES,), run, reports="build")
 
 
 def stack_healthy(points: float, need_health: Sequence[str] = (), name: str = "stack_healthy") -> Check:
@@ -94,7 +93,7 @@ def stack_healthy(points: float, need_health: Sequence[str] = (), name: str = "s
                                   "for PostgreSQL; never `|| true` or a command that always succeeds.")
         return Outcome.passed(f"Up in {ctx.stack_seconds:.1f} s: " + ", ".join(f"{s} {st}" for s, st in states.items()) + ".")
 
-    return Check(name, "Every service comes up healthy", points, Category.HEALTH, Phase.RUNTIME, run, reports="start")
+    return Check(name, "Every service comes up healthy", points, Category.HEALTH, (Need.STACK,), run, reports="start")
 
 
 def _image_has_health(ctx: GradingContext, service: str) -> bool:
@@ -140,7 +139,7 @@ def waits_for(points: float, edges: Mapping[str, Mapping[str, str]], name: str =
                           for s, needs in edges.items() for dep, how in needs.items())
         return Outcome.passed(f"Each service waits for what it needs: {pairs}.")
 
-    return Check(name, title, points, Category.COMPOSE, Phase.STATIC, run)
+    return Check(name, title, points, Category.COMPOSE, (Need.COMPOSE_FILE,), run)
 
 
 def not_published(points: float, service: str, name: str = "db_not_published") -> Check:
@@ -154,7 +153,7 @@ def not_published(points: float, service: str, name: str = "db_not_published") -
                                   "network, and nobody outside needs to.")
         return Outcome.passed(f"`{service}` publishes no port; the other services reach it as `{service}` on the network.")
 
-    return Check(name, f"{service} not published to the host", points, Category.SECURITY, Phase.STATIC, run)
+    return Check(name, f"{service} not published to the host", points, Category.SECURITY, (Need.COMPOSE_FILE,), run)
 
 
 def no_literal_secrets(points: float, name: str = "credentials_not_literal") -> Check:
@@ -182,7 +181,7 @@ def no_literal_secrets(points: float, name: str = "credentials_not_literal") -> 
                                   "or in a secret mounted as a file (POSTGRES_PASSWORD_FILE=/run/secrets/...).")
         return Outcome.passed("No password, token or key is written into the compose file.")
 
-    return Check(name, "Credentials kept out of the compose file", points, Category.SECURITY, Phase.STATIC, run)
+    return Check(name, "Credentials kept out of the compose file", points, Category.SECURITY, (Need.COMPOSE_FILE,), run)
 
 
 def _environment(value: Any) -> dict[str, str]:
@@ -219,7 +218,7 @@ def data_persists(points: float, service: str, write: Sequence[str], read: Seque
                               "Mount a named volume at the service's data folder (e.g. pgdata:/var/lib/postgresql/data) "
                               "and declare it under the top-level `volumes:`.")
 
-    return Check(name, "Data survives down and up", points, Category.COMPOSE, Phase.RUNTIME, run, tags=("volume",))
+    return Check(name, "Data survives down and up", points, Category.COMPOSE, (Need.STACK,), run, tags=("volume",))
 
 
 def scales(points: float, service: str, replicas: int = 3, name: str = "api_scales") -> Check:
@@ -249,24 +248,7 @@ def scales(points: float, service: str, replicas: int = 3, name: str = "api_scal
                                   "Read `docker compose logs` of the extra replicas.")
         return Outcome.passed(f"{replicas} replicas of `{service}` ran side by side, all healthy.")
 
-    return Check(name, f"{service} scales to {replicas} replicas", points, Category.COMPOSE, Phase.RUNTIME, run)
-
-
-def request_service(ctx: GradingContext, service: str, port: int, method: str, path: str, body: Any = None,
-                    timeout_s: float = 10.0, headers: dict[str, str] | None = None) -> requests.Response:
-    """An HTTP request to a service's port as the grader published it on 127.0.0.1, retried while nothing answers."""
-    _, stack = ctx.require_stack()
-    host_port = stack.port(service, port)
-    if host_port is None:
-        raise requests.ConnectionError(f"`{service}` publishes no port for {port}")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return requests.request(method, f"http://127.0.0.1:{host_port}{path}", json=body, headers=headers, timeout=10)
-        except requests.ConnectionError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.25)
+    return Check(name, f"{service} scales to {replicas} replicas", points, Category.COMPOSE, (Need.STACK,), run)
 
 
 def leaves_nothing(points: float, name: str = "down_leaves_nothing") -> Check:
@@ -297,7 +279,7 @@ def leaves_nothing(points: float, name: str = "down_leaves_nothing") -> Check:
         return Outcome.passed("After `docker compose down -v` the project has no container, network or volume left, and "
                               "nothing was written into your folder through a bind mount.")
 
-    return Check(name, "`docker compose down -v` leaves nothing behind", points, Category.COMPOSE, Phase.RUNTIME, run,
+    return Check(name, "`docker compose down -v` leaves nothing behind", points, Category.COMPOSE, (Need.STACK,), run,
                  tags=("volume",))
 
 
@@ -334,8 +316,6 @@ def _tree(folder: Path) -> list[Path]:
 
 
 DEFAULT_INTERVAL_S = 30.0  # Docker's, for a healthcheck that declares none
-DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
-UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
 def up_within_budget(points: float, budget_s: float, name: str = "comes_up_within_budget") -> Check:
@@ -359,7 +339,7 @@ def up_within_budget(points: float, budget_s: float, name: str = "comes_up_withi
                                         "a long interval, and size the training run for a demo, not for a week.")
         return Outcome.passed(said)
 
-    return Check(name, f"Healthy from clean within {budget_s:.0f} s", points, Category.HEALTH, Phase.RUNTIME, run)
+    return Check(name, f"Healthy from clean within {budget_s:.0f} s", points, Category.HEALTH, (Need.STACK,), run)
 
 
 def _interval_floor(ctx: GradingContext) -> tuple[float, list[str]]:
@@ -394,8 +374,9 @@ def _declared_interval(ctx: GradingContext, service: str) -> float:
     if health.get("disable") or health.get("test") in (["NONE"], "NONE"):
         return 0.0
     if health.get("test"):
-        interval = _duration_s(str(health.get("interval") or "")) or DEFAULT_INTERVAL_S
-        early = _duration_s(str(health.get("start_interval") or "")) if _duration_s(str(health.get("start_period") or "")) else 0
+        written = {key: seconds_or_zero(str(health.get(key) or "")) for key in ("interval", "start_interval", "start_period")}
+        interval = written["interval"] or DEFAULT_INTERVAL_S
+        early = written["start_interval"] if written["start_period"] else 0
         return min(interval, early) if early else interval
     image = (stack.container(service).get("Image") or "") if stack.containers(service) else ""
     declared = ((engine.client().api.inspect_image(image).get("Config") or {}).get("Healthcheck") or {}) if image else {}
@@ -404,8 +385,3 @@ def _declared_interval(ctx: GradingContext, service: str) -> float:
     interval = float(declared.get("Interval") or 0) / 1e9 or DEFAULT_INTERVAL_S
     early = float(declared.get("StartInterval") or 0) / 1e9 if declared.get("StartPeriod") else 0.0
     return min(interval, early) if early else interval
-
-
-def _duration_s(text: str) -> float:
-    """A Go duration as Compose writes it ("5s", "1m30s", "500ms") in seconds; 0.0 for an empty one."""
-    return sum(float(number) * UNIT_S[unit] for number, unit in DURATION.findall(text))

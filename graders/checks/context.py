@@ -6,11 +6,11 @@ import fnmatch
 import posixpath
 
 from graders import engine
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.dockerfile_model import ParsedDockerfile, Stage
 from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 from graders.staging import sent_paths
 
 
@@ -38,8 +38,8 @@ def image_excludes(points: float, paths: tuple[str, ...], name: str = "context_e
                                   hint)
         return Outcome.passed(f"None of {', '.join(paths)} is in the image or any of its layers.")
 
-    return Check(name, ".dockerignore keeps data, .git and secrets out", points, Category.SECURITY, Phase.BUILD, run,
-                 tags=("dockerignore",))
+    return Check(name, ".dockerignore keeps data, .git and secrets out", points, Category.SECURITY,
+                 (Need.DOCKERFILE, Need.IMAGE, Need.ENGINE), run, tags=("dockerignore",))
 
 
 def copied_in(dockerfile: ParsedDockerfile, sent: set[str], paths: tuple[str, ...]) -> list[tuple[str, int, str]]:

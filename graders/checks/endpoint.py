@@ -4,46 +4,18 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
+from graders.probes import no_answer, request_container
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 # Judges a decoded JSON body: None when it is right, else what is wrong (said to the learner).
 JsonJudge = Callable[[Any], str | None]
-
-CONNECT_HINT = ("The server must listen on 0.0.0.0 inside the container (127.0.0.1 is reachable only from inside), "
-                "on the port the lab names, e.g. gunicorn --bind 0.0.0.0:8080 app:app.")
-
-
-def request_container(ctx: GradingContext, method: str, path: str, body: Any = None, timeout_s: float = 5.0,
-                      headers: dict[str, str] | None = None) -> requests.Response:
-    """An HTTP request to the container's published port, retried while nothing answers yet."""
-    rc = ctx.require_container()
-    if rc.host_port is None:
-        raise requests.ConnectionError(f"port {ctx.spec.port} is not published")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return requests.request(method, rc.base_url + path, json=body, headers=headers, timeout=5)
-        except requests.ConnectionError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.25)
-
-
-def no_answer(ctx: GradingContext, what: str, exc: Exception) -> Outcome:
-    """A request got no answer: say why when the wait for the container already found out."""
-    readiness = ctx.readiness
-    if readiness is not None and not readiness.ready and readiness.hint:
-        return Outcome.failed(f"{what}: no answer. {readiness.message}", readiness.hint)
-    return Outcome.failed(f"{what}: no answer on port {ctx.spec.port} ({type(exc).__name__}).", CONNECT_HINT)
-
 
 # Draws a request body for one run, with the judge of its answer: inputs no hard-coded answer can match.
 CaseDraw = Callable[[random.Random], tuple[Any, JsonJudge]]
@@ -58,7 +30,7 @@ def http_probe(name: str, title: str, points: float, method: str, path: str, *, 
         body_now, judge_now = cases(random.Random()) if cases is not None else (body, judge)
         return _probe(ctx, method, path, body_now, expect_status, judge_now, hint)
 
-    return Check(name, title, points, Category.ENDPOINT, Phase.RUNTIME, run, tags=("http",))
+    return Check(name, title, points, Category.ENDPOINT, (Need.SERVER,), run, tags=("http",))
 
 
 def _probe(ctx: GradingContext, method: str, path: str, body: Any, expect_status: int, judge: JsonJudge | None,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 WHY = {
     "PYTHONUNBUFFERED": "print output reaches docker logs at once instead of sitting in a buffer",
@@ -35,4 +35,4 @@ def env_set(points: float, expected: tuple[tuple[str, str], ...], name: str = "e
                                   f"Set them with ENV in the final stage. Why: {reasons}.")
         return Outcome.passed("The image sets " + ", ".join(f"{k}={v}" for k, v in expected) + ".")
 
-    return Check(name, "Python environment variables set", points, Category.STATIC, Phase.BUILD, run, tags=("env",))
+    return Check(name, "Python environment variables set", points, Category.STATIC, (Need.IMAGE,), run, tags=("env",))

@@ -14,12 +14,12 @@ import docker.errors
 from docker.types import DeviceRequest
 
 from graders import compose_model, engine
+from graders.check_model import Check, Need, Outcome
 from graders.container import RunResult, run_to_completion, start_container
 from graders.context import GradingContext
 from graders.errors import ContainerFailed, SubmissionError
 from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 NVIDIA_HOME = Path("/usr/local/nvidia")  # where NVIDIA's images look for a driver the host hands over
 
@@ -117,7 +117,7 @@ def nvidia_env(points: float, name: str = "nvidia_env") -> Check:
                                   "NVIDIA_DRIVER_CAPABILITIES=compute,utility with ENV.")
         return Outcome.passed(f"NVIDIA_VISIBLE_DEVICES={devices}, NVIDIA_DRIVER_CAPABILITIES={caps}.")
 
-    return Check(name, "NVIDIA environment set in the image", points, Category.GPU, Phase.BUILD, run)
+    return Check(name, "NVIDIA environment set in the image", points, Category.GPU, (Need.IMAGE,), run)
 
 
 def compose_requests_gpu(points: float, service: str, compose_file: str = "compose.yaml",
@@ -148,7 +148,7 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
                                   "- driver: nvidia, count: all, capabilities: [gpu].")
         return Outcome.passed(f"The {service} service asks for GPUs: {json.dumps(reserved or requested)}.")
 
-    return Check(name, "The compose file requests GPUs", points, Category.GPU, Phase.STATIC, run, tags=("compose",))
+    return Check(name, "The compose file requests GPUs", points, Category.GPU, (Need.FILES,), run, tags=("compose",))
 
 
 def _asks_for_some(request: dict[str, Any]) -> bool:
@@ -193,4 +193,4 @@ def sees_gpu(points: float, expect_output: str, name: str = "sees_gpu") -> Check
                                   "The script must find libcuda and report CUDA available.")
         return Outcome.passed(f"{outputs[0].strip().splitlines()[0]}; the job says: {expect_output}")
 
-    return Check(name, "The container sees the GPU", points, Category.GPU, Phase.BUILD, run, skip_unless=no_gpu_reason)
+    return Check(name, "The container sees the GPU", points, Category.GPU, (Need.IMAGE, Need.ENGINE), run, skip_unless=no_gpu_reason)

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from graders import compose_model, engine
-from graders.checks.compose import request_service
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
+from graders.probes import request_service
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 
 def _host_config(ctx: GradingContext, service: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def read_only_root(points: float, service: str, writable: str = "/tmp", name: st
                                   f"Give the tmpfs a mode the user can write, e.g. `{writable}:mode=1777`.")
         return Outcome.passed(f"The root filesystem is read-only (a write to / failed), and {writable} is a writable tmpfs.")
 
-    return Check(name, "Read-only root filesystem", points, Category.SECURITY, Phase.RUNTIME, run)
+    return Check(name, "Read-only root filesystem", points, Category.SECURITY, (Need.STACK,), run)
 
 
 def capabilities_dropped(points: float, service: str, allowed: tuple[str, ...] = ("NET_BIND_SERVICE",),
@@ -61,7 +61,7 @@ def capabilities_dropped(points: float, service: str, allowed: tuple[str, ...] =
             return Outcome.passed(f"cap_drop: [ALL]; the process keeps only what you allowed ({allowed_set}), CapEff {effective}.")
         return Outcome.passed(f"cap_drop: [ALL]; the running process has no capabilities (CapEff {effective or '0'}).")
 
-    return Check(name, "All capabilities dropped", points, Category.SECURITY, Phase.RUNTIME, run)
+    return Check(name, "All capabilities dropped", points, Category.SECURITY, (Need.STACK,), run)
 
 
 def no_new_privileges(points: float, service: str, name: str = "no_new_privileges") -> Check:
@@ -75,12 +75,12 @@ def no_new_privileges(points: float, service: str, name: str = "no_new_privilege
             return Outcome.failed(f"The option is set, but the process reports NoNewPrivs {flag}.", "")
         return Outcome.passed("no-new-privileges is set, and the running process reports NoNewPrivs 1.")
 
-    return Check(name, "No new privileges", points, Category.SECURITY, Phase.RUNTIME, run)
+    return Check(name, "No new privileges", points, Category.SECURITY, (Need.STACK,), run)
 
 
 def service_non_root(points: float, service: str, name: str = "runs_as_non_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        uid = ctx.require_stack()[1].proc_status(service).get("Uid", "").split()
+        uid = ctx.require_stack()[1].proc_status(service).get("Uid", "").split()[1:2]  # the effective uid
         if not uid:
             return Outcome.failed(f"Could not read which user `{service}` runs as.", "Check that it is running.")
         if uid[0] == "0":
@@ -88,7 +88,7 @@ def service_non_root(points: float, service: str, name: str = "runs_as_non_root"
                                   "Create a user in the Dockerfile (RUN useradd --uid 10001 app) and switch to it with USER.")
         return Outcome.passed(f"`{service}` runs as uid {uid[0]}.")
 
-    return Check(name, "Runs as a non-root user", points, Category.USER, Phase.RUNTIME, run, tags=("security",))
+    return Check(name, "Runs as a non-root user", points, Category.USER, (Need.STACK,), run, tags=("security",))
 
 
 def secret_as_file(points: float, service: str, secret: str, port: int, path: str, header: str,
@@ -138,7 +138,7 @@ def secret_as_file(points: float, service: str, secret: str, port: int, path: st
         return Outcome.passed(f"/run/secrets/{secret} is mounted, the value is in neither the environment nor the image's "
                               f"history, and the app accepts only requests that carry it ({without.status_code} without, 200 with).")
 
-    return Check(name, "Secret mounted as a file only", points, Category.SECURITY, Phase.RUNTIME, run)
+    return Check(name, "Secret mounted as a file only", points, Category.SECURITY, (Need.STACK,), run)
 
 
 def limits_set(points: float, service: str, name: str = "limits_set") -> Check:
@@ -164,7 +164,7 @@ def limits_set(points: float, service: str, name: str = "limits_set") -> Check:
         return Outcome.passed(f"Memory limited to {memory / 2**20:.0f} MiB and CPU to {host['NanoCpus'] / 1e9:g}, "
                               "as the running container shows.")
 
-    return Check(name, "Memory and CPU limits", points, Category.SECURITY, Phase.RUNTIME, run)
+    return Check(name, "Memory and CPU limits", points, Category.SECURITY, (Need.STACK,), run)
 
 
 def restart_policy(points: float, service: str, name: str = "restart_policy") -> Check:
@@ -175,5 +175,5 @@ def restart_policy(points: float, service: str, name: str = "restart_policy") ->
                                   "Add `restart: unless-stopped` (or on-failure).")
         return Outcome.passed(f"Restart policy `{policy}`.")
 
-    return Check(name, "Restart policy", points, Category.SECURITY, Phase.RUNTIME, run)
+    return Check(name, "Restart policy", points, Category.SECURITY, (Need.STACK,), run)
 

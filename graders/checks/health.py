@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from graders import health_probe
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 
 def healthcheck_declared(points: float, max_interval_s: float = 60.0, name: str = "healthcheck_declared") -> Check:
@@ -31,7 +31,7 @@ def healthcheck_declared(points: float, max_interval_s: float = 60.0, name: str 
                                   "A good start: HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ...")
         return Outcome.passed(f"line {hc.line}: interval {hc.interval:g} s, timeout {hc.timeout:g} s, retries {hc.retries}.")
 
-    return Check(name, "HEALTHCHECK declared with sane timing", points, Category.HEALTH, Phase.STATIC, run)
+    return Check(name, "HEALTHCHECK declared with sane timing", points, Category.HEALTH, (Need.DOCKERFILE,), run)
 
 
 def becomes_healthy(points: float, name: str = "becomes_healthy") -> Check:
@@ -55,4 +55,4 @@ def becomes_healthy(points: float, name: str = "becomes_healthy") -> Check:
                 "urllib.request.urlopen('http://127.0.0.1:PORT/health', timeout=2)\" (or curl -f, where the image has curl).")
         return Outcome.passed(f"{became}, and its test fails when the app is not running, as it should.")
 
-    return Check(name, "Container reaches healthy", points, Category.HEALTH, Phase.RUNTIME, run)
+    return Check(name, "Container reaches healthy", points, Category.HEALTH, (Need.CONTAINER,), run)

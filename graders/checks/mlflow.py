@@ -5,14 +5,14 @@ would), then finds its metric in the database."""
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Callable
 
+from graders.check_model import Check, Need, Outcome
+from graders.compose_cli import gist
 from graders.context import GradingContext
 from graders.engine import config_env
+from graders.probes import psql
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
-from graders.stack import gist
 
 # Run inside the MLflow container (it has Python): create an experiment and a run, log one metric.
 LOG_RUN = """
@@ -26,13 +26,6 @@ run = call("/api/2.0/mlflow/runs/create", {"experiment_id": exp})["run"]["info"]
 call("/api/2.0/mlflow/runs/log-metric", {"run_id": run, "key": "mastery_probe", "value": value, "timestamp": 0})
 print(json.dumps({"run_id": run}))
 """
-
-
-def psql(sql: str, database: str | None = None) -> list[str]:
-    """A psql command for the official postgres image (or its stand-in): as POSTGRES_USER over the local
-    socket, in POSTGRES_DB unless `database` names another, printing bare values."""
-    db = shlex.quote(database) if database else '"${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"'
-    return ["sh", "-c", f'psql -v ON_ERROR_STOP=1 -U "${{POSTGRES_USER:-postgres}}" -d {db} -tAc {shlex.quote(sql)}']
 
 
 def runs_in_postgres(points: float, client: str, mlflow: str = "mlflow", db: str = "db", port: int = 5000,
@@ -61,7 +54,7 @@ def runs_in_postgres(points: float, client: str, mlflow: str = "mlflow", db: str
                               "runs somewhere else (its default is a local store inside the container).",
                               backend_hint(db))
 
-    return Check(name, f"{client} logs to MLflow, which keeps runs in PostgreSQL", points, Category.COMPOSE, Phase.RUNTIME, run,
+    return Check(name, f"{client} logs to MLflow, which keeps runs in PostgreSQL", points, Category.COMPOSE, (Need.STACK,), run,
                  tags=("mlflow",))
 
 
@@ -148,5 +141,5 @@ def run_recorded(points: float, metric: str, run_id: Callable[[GradingContext], 
                                   backend_hint(db))
         return Outcome.passed(f"{seen}; it is stored in PostgreSQL, database {database}.")
 
-    return Check(name, "The run is recorded in MLflow, in PostgreSQL", points, Category.COMPOSE, Phase.RUNTIME, run,
+    return Check(name, "The run is recorded in MLflow, in PostgreSQL", points, Category.COMPOSE, (Need.STACK,), run,
                  tags=("mlflow",))

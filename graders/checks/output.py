@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from graders import script_probe
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.labels import run_labels
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 
 def prints(points: float, patterns: tuple[str, ...], name: str = "prints_result",
@@ -44,4 +44,4 @@ def prints(points: float, patterns: tuple[str, ...], name: str = "prints_result"
                               + (f", printed by {script}." if script else "."))
 
     # Category: a batch job's output is its endpoint, the way it answers.
-    return Check(name, title, points, Category.ENDPOINT, Phase.RUNTIME, run, tags=("output",))
+    return Check(name, title, points, Category.ENDPOINT, (Need.JOB_RESULT,), run, tags=("output",))

@@ -17,12 +17,13 @@ from typing import Any
 
 import requests
 
-from graders.checks.compose import request_service
+from graders.check_model import Check, Need, Outcome
+from graders.compose_cli import StackCommandFailed, gist
 from graders.context import GradingContext
 from graders.engine import config_env
+from graders.probes import request_service
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
-from graders.stack import ANONYMOUS, StackCommandFailed, gist
+from graders.stack import ANONYMOUS
 
 CARD = "model.json"
 MODEL = "model.joblib"
@@ -131,7 +132,7 @@ def training_completes(points: float, job: str = "train", reader: str = "api", w
         return Outcome.passed(f"`{job}` exited 0 and left {MODEL} ({found.files[MODEL][0] / 1024:.0f} KiB) and {CARD}{about} "
                               f"in the named volume `{found.volume_in_file}`, which `{reader}` mounts too.")
 
-    return Check(name, "Training runs to completion and hands over the model", points, Category.COMPOSE, Phase.RUNTIME, run,
+    return Check(name, "Training runs to completion and hands over the model", points, Category.COMPOSE, (Need.STACK,), run,
                  reports="start", tags=("volume",))
 
 
@@ -179,4 +180,4 @@ def serves_model(points: float, samples: Sequence[Sequence[float]], expect: Sequ
         return Outcome.passed(f"`POST {path}` answered 200 with {predictions}, from the model of run "
                               f"{str(card['run_id'])[:8]}…, the one training saved in the shared volume.")
 
-    return Check(name, "The API serves the trained model", points, Category.ENDPOINT, Phase.RUNTIME, run)
+    return Check(name, "The API serves the trained model", points, Category.ENDPOINT, (Need.STACK,), run)

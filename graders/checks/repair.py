@@ -26,14 +26,14 @@ import docker.errors
 import requests
 
 from graders import compose_model, engine, health_probe
-from graders.checks.compose import request_service
-from graders.checks.mlflow import psql
+from graders.check_model import Check, Need, Outcome
+from graders.compose_cli import gist
 from graders.context import GradingContext
 from graders.errors import ContainerFailed
 from graders.labels import run_labels
+from graders.probes import psql, request_service
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
-from graders.stack import Stack, gist
+from graders.stack import Stack
 
 WILDCARD = ("", "0.0.0.0", "::", "[::]")
 SHELL_OPERATORS = {"&&", "||", "|", ";", "&", "(", ")", "!", "{", "}", ";;"}
@@ -131,7 +131,7 @@ def host_ports_free(points: float, held: Mapping[int, str] | None = None, name: 
             return Outcome.passed("No service publishes a fixed host port, so none can clash" + spared + ".")
         return Outcome.passed(f"Each host port is claimed once ({shown}){spared}.")
 
-    return Check(name, "No two services claim one host port", points, Category.COMPOSE, Phase.STATIC, run,
+    return Check(name, "No two services claim one host port", points, Category.COMPOSE, (Need.COMPOSE_FILE,), run,
                  tags=("ports",))
 
 
@@ -275,7 +275,7 @@ def healthcheck_tools_exist(points: float, required: Sequence[str], name: str = 
         looked = "; ".join(found) or "none could be looked at"
         return Outcome.passed(f"Every healthcheck runs a program its image has ({looked}).{could_not}")
 
-    return Check(name, "Healthchecks run programs the image has", points, Category.HEALTH, Phase.BUILD, run,
+    return Check(name, "Healthchecks run programs the image has", points, Category.HEALTH, (Need.COMPOSE_FILE, Need.STACK_IMAGES), run,
                  tags=("healthcheck",))
 
 
@@ -357,16 +357,16 @@ def waits_for_database(points: float, service: str, db: str, name: str = "waits_
         return Outcome.passed(f"`{service}` starts once `{db}` is healthy (condition: service_healthy; `{db}` probes with "
                               f"{probe}).{after}")
 
-    return Check(name, "Waits for the database to be ready", points, Category.COMPOSE, Phase.RUNTIME, run,
+    return Check(name, "Waits for the database to be ready", points, Category.COMPOSE, (Need.STACK,), run,
                  reports="start", tags=("depends_on",))
 
 
 # --- a volume the service's user can write (runtime, also on a stack that did not come up) --------------
 
 def process_uid(stack: Stack, service: str) -> int | None:
-    """The real uid of the service's main process, read in /proc inside the container."""
+    """The effective uid of the service's app process (the one files are written as), read in /proc inside the container."""
     uid = stack.proc_status(service).get("Uid", "").split()
-    return int(uid[0]) if uid else None
+    return int(uid[1]) if len(uid) > 1 else None
 
 
 def _owner(stack: Stack, service: str, path: str) -> str | None:
@@ -435,7 +435,7 @@ def output_written(points: float, service: str, path: str, wait_s: float = 10.0,
                                   fix(str(uid)))
         return Outcome.passed(f"`{service}` runs as uid {uid} and wrote {path} into {where}, owned by uid {uid}.")
 
-    return Check(name, "The service writes its output as its own user", points, Category.USER, Phase.RUNTIME, run,
+    return Check(name, "The service writes its output as its own user", points, Category.USER, (Need.STACK,), run,
                  reports="start", tags=("volume", "permissions"))
 
 
@@ -472,5 +472,5 @@ def prediction_stored(points: float, service: str, port: int, db: str, table: st
         return Outcome.passed(f"POST /predict answered probability {body.get('probability')}, and the row is in "
                               f"PostgreSQL (table {table}, id {body['id']}).")
 
-    return Check(name, "A prediction is stored in PostgreSQL", points, Category.ENDPOINT, Phase.RUNTIME, run,
+    return Check(name, "A prediction is stored in PostgreSQL", points, Category.ENDPOINT, (Need.STACK,), run,
                  reports="start", tags=("postgres",))

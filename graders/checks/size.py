@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 MB = 1_000_000
 
@@ -31,7 +31,7 @@ def image_size(points: float, max_mb: float, name: str = "image_size") -> Check:
                               "Start from a -slim base, use pip install --no-cache-dir, keep data and models out of the "
                               "image (.dockerignore), and delete temporary files in the same RUN that made them.")
 
-    return Check(name, f"Image at most {max_mb:.0f} MB", points, Category.SIZE, Phase.BUILD, run)
+    return Check(name, f"Image at most {max_mb:.0f} MB", points, Category.SIZE, (Need.IMAGE,), run)
 
 
 def size_fraction_of_reference(points: float, reference: str, fraction: float,
@@ -66,7 +66,7 @@ def size_fraction_of_reference(points: float, reference: str, fraction: float,
                               "Install only what the job needs (no compilers, git or curl for a pure-Python job), "
                               "use pip install --no-cache-dir, and clean up in the same RUN that made the mess.")
 
-    return Check(name, f"At most {fraction:.0%} of the original's size", points, Category.SIZE, Phase.BUILD, run)
+    return Check(name, f"At most {fraction:.0%} of the original's size", points, Category.SIZE, (Need.IMAGE,), run)
 
 
 def little_wasted_space(points: float, max_mb: float, name: str = "wasted_space") -> Check:
@@ -85,5 +85,5 @@ def little_wasted_space(points: float, max_mb: float, name: str = "wasted_space"
                               "A file deleted in a later RUN still fills the layer that added it: delete caches and "
                               "temporary files in the same RUN that created them.")
 
-    return Check(name, f"At most {max_mb:g} MB wasted across layers", points, Category.SIZE, Phase.BUILD, run,
+    return Check(name, f"At most {max_mb:g} MB wasted across layers", points, Category.SIZE, (Need.IMAGE,), run,
                  tags=("layers",))

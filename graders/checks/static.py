@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from graders import package_caches
+from graders.check_model import Check, Need, Outcome, Phase
 from graders.context import GradingContext
 from graders.dockerfile_model import ParsedDockerfile
 from graders.errors import SubmissionError
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 # hadolint rules that teach something in this course, with the lesson behind each.
 TEACHING_RULES: dict[str, str] = {
@@ -46,7 +46,7 @@ def dockerfile_valid(points: float, name: str = "dockerfile_valid") -> Check:
                                   'End with a CMD in JSON form, e.g. CMD ["gunicorn", "--bind", "0.0.0.0:8080", "app:app"].')
         return Outcome.passed(f"{len(df.instructions)} instructions, {len(df.stages)} stage(s), final stage FROM {df.final.base}.")
 
-    return Check(name, "Dockerfile parses and says what to run", points, Category.STATIC, Phase.STATIC, run,
+    return Check(name, "Dockerfile parses and says what to run", points, Category.STATIC, (Need.DOCKERFILE,), run,
                  tags=("dockerfile",), reports="parse")
 
 
@@ -72,7 +72,7 @@ def hadolint_clean(points: float, rules: tuple[str, ...] = tuple(TEACHING_RULES)
         lessons = sorted({TEACHING_RULES.get(f["code"], f["message"]) for f in hits})
         return Outcome.failed("hadolint: " + "; ".join(lines), "; ".join(lessons).capitalize() + ".")
 
-    return Check(name, "Dockerfile follows the lint rules taught here", points, Category.STATIC, Phase.STATIC, run,
+    return Check(name, "Dockerfile follows the lint rules taught here", points, Category.STATIC, (Need.DOCKERFILE,), run,
                  tags=("dockerfile", "hadolint"))
 
 
@@ -138,7 +138,7 @@ def base_image_pinned(points: float, name: str = "base_image_pinned", *, exact: 
         return Outcome.passed(where + "every base image is pinned: " + ", ".join(s.base for s in df.stages) + ".")
 
     return Check(name, "Base image pinned" + (" to an exact version" if exact else " to a version"), points, Category.STATIC,
-                 Phase.STATIC, run, tags=("dockerfile",))
+                 (Need.FILES,) if dockerfile else (Need.DOCKERFILE,), run, tags=("dockerfile",))
 
 
 def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer") -> Check:
@@ -174,7 +174,7 @@ def caches_cleaned_in_same_layer(points: float, name: str = "caches_same_layer")
                                   "the caches in a mount: RUN --mount=type=cache,target=/root/.cache/pip pip install ...).")
         return Outcome.passed("Every package install cleans its cache in the same layer.")
 
-    return Check(name, "Package caches removed in the same layer", points, Category.SIZE, Phase.STATIC, run,
+    return Check(name, "Package caches removed in the same layer", points, Category.SIZE, (Need.DOCKERFILE,), run,
                  tags=("dockerfile", "cache"))
 
 
@@ -188,5 +188,5 @@ def base_image_matches(points: float, pattern: str, example: str, name: str = "b
         return Outcome.failed(f"The final stage builds on {base}, not on the kind of image this lab needs.",
                               f"Start the final stage FROM {example}.")
 
-    return Check(name, "Builds on the right base image", points, Category.STATIC, Phase.STATIC, run,
+    return Check(name, "Builds on the right base image", points, Category.STATIC, (Need.DOCKERFILE,), run,
                  tags=("dockerfile",))

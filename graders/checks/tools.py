@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 BUILD_TOOLS = ("gcc", "cc", "g++", "c++", "make", "cpp")
 # Installed compiler packages (dpkg's database, where the image has one; gcc-N-base is a runtime library every
@@ -33,5 +33,5 @@ def no_build_tools(points: float, tools: tuple[str, ...] = BUILD_TOOLS, name: st
                                   "--from=builder only the wheel into the final stage.")
         return Outcome.passed(f"None of {', '.join(tools)} is in the final image.")
 
-    return Check(name, "No compilers or build tools in the final image", points, Category.SECURITY, Phase.RUNTIME, run,
+    return Check(name, "No compilers or build tools in the final image", points, Category.SECURITY, (Need.CONTAINER,), run,
                  tags=("multi-stage",))

@@ -2,55 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from graders.container import RunningContainer
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
+from graders.processes import app_process
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it with USER app after the steps "
              "that need root, before CMD.")
 
 
-# Inits that only start the app and reap children: the app is their child, and they may stay root (the
-# gosu/setpriv pattern under `init: true` starts as root and drops privileges in the child).
-REAPERS = ("docker-init", "tini", "dumb-init", "catatonit")
-
-
-@dataclass(frozen=True)
-class AppProcess:
-    """The process the container exists for, as the container's own /proc shows it."""
-
-    pid: int
-    name: str
-    uid: str  # the effective uid: what the process may do
-
-
-def app_process(rc: RunningContainer) -> AppProcess | None:
-    """PID 1, or its first child when PID 1 is a reaper. Read from /proc (any user may), so an entrypoint
-    that starts as root and hands over to another user (gosu, setpriv, su-exec) is judged by the user the
-    app ends up running as, not by the image's USER. None where the image has no `cat`."""
-    pid = 1
-    for _hop in range(2):
-        code, status = rc.exec(["cat", f"/proc/{pid}/status"])
-        if code != 0:
-            return None
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        name, uids = fields.get("Name", "?").strip(), fields.get("Uid", "").split()
-        if name in REAPERS and pid == 1:
-            code, children = rc.exec(["cat", "/proc/1/task/1/children"])
-            if code == 0 and children.split():
-                pid = int(children.split()[0])
-                continue
-        return AppProcess(pid, name, uids[1] if len(uids) > 1 else "?")
-    return None
-
-
 def _app_uid(ctx: GradingContext) -> tuple[str, str] | None:
     """(uid, how it was seen) of the app's process; the exec user or the engine's view where /proc is unreadable."""
     rc = ctx.require_container()
-    process = app_process(rc)
+    process = app_process(rc.exec)
     if process is not None:
         return process.uid, f"its process {process.name} (PID {process.pid})"
     code, out = rc.exec(["id", "-u"])
@@ -73,7 +37,7 @@ def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
             return Outcome.failed(f"The app runs as root (uid 0, seen from {how}): {configured}.", ROOT_HINT)
         return Outcome.passed(f"The app runs as uid {uid} (seen from {how}; {configured}).")
 
-    return Check(name, "Runs as a non-root user", points, Category.USER, Phase.RUNTIME, run, tags=("security",))
+    return Check(name, "Runs as a non-root user", points, Category.USER, (Need.CONTAINER,), run, tags=("security",))
 
 
 def _uid_from_top(ctx: GradingContext) -> str | None:
@@ -111,5 +75,5 @@ def app_folder_owned(points: float, name: str = "app_folder_owned") -> Check:
                                   f"chown {user} {workdir} (or COPY --chown={user} the files into it).")
         return Outcome.passed(f"{workdir} belongs to uid {uid.strip()}, the user the app runs as.")
 
-    return Check(name, "The app user owns the app folder", points, Category.USER, Phase.RUNTIME, run,
+    return Check(name, "The app user owns the app folder", points, Category.USER, (Need.CONTAINER,), run,
                  tags=("security",))

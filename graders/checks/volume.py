@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import requests
 
-from graders.checks.endpoint import no_answer, request_container
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
+from graders.probes import no_answer, request_container
 from graders.results import Category
-from graders.spec import Check, Outcome, Phase
 
 
 def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Check:
@@ -44,7 +44,7 @@ def server_writes_to_volume(points: float, name: str = "writes_to_volume") -> Ch
                                   f"--ServerApp.root_dir={ctx.spec.volume}), so your work lands on your machine.")
         return Outcome.passed(f"A file saved through JupyterLab appeared in the host folder mounted at {ctx.spec.volume}.")
 
-    return Check(name, "Saved notebooks land in the mounted folder", points, Category.STATE, Phase.RUNTIME, run,
+    return Check(name, "Saved notebooks land in the mounted folder", points, Category.STATE, (Need.SERVER,), run,
                  tags=("volume",))
 
 
@@ -77,5 +77,5 @@ def job_writes_file(points: float, filename: str, name: str = "writes_model", ke
                                   f"{', '.join(missing)}.", "Let the image run the lab's train.py; it writes the model.")
         return Outcome.passed(f"The job wrote {filename} ({path.stat().st_size} bytes) into the mounted folder.")
 
-    return Check(name, "The job writes its model to the mounted volume", points, Category.STATE, Phase.RUNTIME, run,
+    return Check(name, "The job writes its model to the mounted volume", points, Category.STATE, (Need.JOB_RESULT,), run,
                  tags=("volume",))

@@ -8,7 +8,7 @@ from graders.checks.build import image_builds
 from graders.checks.buildkit import cache_mounts_used, cache_speeds_rebuild, platform_aware_from
 from graders.checks.output import prints
 from graders.checks.static import dockerfile_valid
-from graders.spec import LabSpec
+from graders.spec import LabSpec, RunMode
 
 SPEC = LabSpec(
     id="buildkit",
@@ -19,7 +19,7 @@ SPEC = LabSpec(
     base_images=("python:3.13-slim",),
     folder=Path(__file__).parent,
     port=None,
-    run_mode="batch",
+    run_mode=RunMode.BATCH,
     checks=(
         dockerfile_valid(10),
         cache_mounts_used(15),

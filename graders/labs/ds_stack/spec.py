@@ -6,8 +6,10 @@ from pathlib import Path
 
 from graders.checks.compose import (compose_valid, data_persists, no_literal_secrets, not_published, scales, stack_builds,
                                     stack_healthy, waits_for_healthy)
-from graders.checks.mlflow import psql, runs_in_postgres
-from graders.spec import LabSpec, Limits
+from graders.checks.mlflow import runs_in_postgres
+from graders.probes import psql
+from graders.limits import Limits
+from graders.spec import LabSpec
 
 PROBE = "mastery_probe"
 

@@ -9,7 +9,7 @@ from graders.checks.cache import dependency_layer_cached
 from graders.checks.context import image_excludes
 from graders.checks.output import prints
 from graders.checks.static import base_image_pinned, dockerfile_valid
-from graders.spec import LabSpec
+from graders.spec import LabSpec, RunMode
 
 SPEC = LabSpec(
     id="first-image",
@@ -20,7 +20,7 @@ SPEC = LabSpec(
     base_images=("python:3.13-slim",),
     folder=Path(__file__).parent,
     port=None,
-    run_mode="batch",
+    run_mode=RunMode.BATCH,
     # A lab folder cannot carry a .git folder of its own, so the grader adds one to its copy.
     plant=((".git/HEAD", "ref: refs/heads/main\n"), (".git/config", "[core]\n\trepositoryformatversion = 0\n")),
     checks=(

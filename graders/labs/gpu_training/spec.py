@@ -13,7 +13,7 @@ from graders.checks.build import image_builds
 from graders.checks.gpu import compose_requests_gpu, nvidia_env, sees_gpu
 from graders.checks.static import base_image_matches, dockerfile_valid
 from graders.checks.volume import job_writes_file
-from graders.spec import LabSpec
+from graders.spec import LabSpec, RunMode
 
 SPEC = LabSpec(
     id="gpu-training",
@@ -24,7 +24,7 @@ SPEC = LabSpec(
     base_images=("nvidia/cuda:12.8.1-runtime-ubuntu24.04",),
     folder=Path(__file__).parent,
     port=None,
-    run_mode="batch",
+    run_mode=RunMode.BATCH,
     volume="/models",
     checks=(
         dockerfile_valid(5),

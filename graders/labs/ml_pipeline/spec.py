@@ -16,7 +16,8 @@ from graders.checks.compose import (HEALTHY, compose_valid, leaves_nothing, stac
                                     waits_for)
 from graders.checks.mlflow import run_recorded
 from graders.checks.pipeline import model_run_id, serves_model, training_completes
-from graders.spec import LabSpec, Limits
+from graders.limits import Limits
+from graders.spec import LabSpec
 from graders.stack import COMPLETED
 
 # One flower of each species from the iris data set, far from the others: any trained model gets them right.

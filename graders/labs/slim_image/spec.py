@@ -8,7 +8,7 @@ from graders.checks.build import image_builds
 from graders.checks.output import prints
 from graders.checks.size import little_wasted_space, size_fraction_of_reference
 from graders.checks.static import caches_cleaned_in_same_layer, dockerfile_valid
-from graders.spec import LabSpec
+from graders.spec import LabSpec, RunMode
 
 SPEC = LabSpec(
     id="slim-image",
@@ -19,7 +19,7 @@ SPEC = LabSpec(
     base_images=("python:3.13-slim",),
     folder=Path(__file__).parent,
     port=None,
-    run_mode="batch",
+    run_mode=RunMode.BATCH,
     checks=(
         dockerfile_valid(5),
         caches_cleaned_in_same_layer(15),

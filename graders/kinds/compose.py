@@ -4,24 +4,27 @@ up, and take it down with its volumes, whatever happened."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 
 from graders import build_fence, compose_model, disk_budget, engine, front, images, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image, compose_build_flags
+from graders.check_model import Need, Phase
+from graders.compose_cli import StackCommandFailed
 from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, GraderError, SubmissionError
+from graders.kinds import local_files
 from graders.labels import run_labels
-from graders.spec import Phase
-from graders.stack import Stack, StackCommandFailed, awaited_jobs
+from graders.spec import LabSpec
+from graders.stack import Stack, awaited_jobs
 
 log = logging.getLogger("graders")
 
@@ -55,9 +58,7 @@ def build(ctx: GradingContext, say: Say) -> None:
     limits, its fence, its no-progress budget and a run-scoped tag; Compose then only starts the stack."""
     assert ctx.compose is not None and ctx.build_dir is not None
     model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet)
-    effective_file = ctx.build_dir.parent / EFFECTIVE_FILE
-    effective_file.write_text(json.dumps(model, indent=1))
-    ctx.stack = Stack(effective_file, model["name"], timeout_s=ctx.spec.limits.run_timeout_s,
+    ctx.stack = Stack(ctx.build_dir.parent / EFFECTIVE_FILE, model, timeout_s=ctx.spec.limits.run_timeout_s,
                       forwards=tuple(front.forwards_of(model["services"].get(front.FRONT) or {})))
     builds = {name: service["build"] for name, service in ctx.compose.services.items() if "build" in service}
     if not builds:
@@ -100,6 +101,11 @@ def _needs_buildkit(dockerfile: Path) -> bool:
 
 def start(ctx: GradingContext, say: Say) -> None:
     assert ctx.stack is not None
+    mounted = _host_files(ctx.stack.model)
+    remote = local_files.blocker(", ".join(mounted)) if mounted else None
+    if remote is not None:
+        ctx.blockers[Phase.RUNTIME] = remote
+        return
     _probe_images_faster(ctx)
     say("Bringing the stack up")
     started = time.monotonic()
@@ -111,12 +117,20 @@ def start(ctx: GradingContext, say: Say) -> None:
                                               summary="the stack must come up healthy first (see stack_healthy).")
 
 
+def _host_files(model: dict[str, Any]) -> list[str]:
+    """What of this machine the stack mounts: bind mounts and secret or config files, as the learner sees them."""
+    found = [f"`{volume.get('source')}` (bind mount of `{name}`)" for name, service in model["services"].items()
+             for volume in service.get("volumes") or [] if isinstance(volume, dict) and volume.get("type") == "bind"]
+    found += [f"the {key[:-1]} file of `{item}`" for key in ("secrets", "configs")
+              for item, spec in (model.get(key) or {}).items() if isinstance(spec, dict) and spec.get("file")]
+    return found
+
+
 def _probe_images_faster(ctx: GradingContext) -> None:
-    """A service whose image declares the HEALTHCHECK gets the same probe in the grader's file, run more often."""
+    """A service whose image declares the HEALTHCHECK gets the same probe in the grader's model, run more often.
+    Before the first compose command, so the file is written once, complete."""
     assert ctx.stack is not None and ctx.compose is not None
-    model = json.loads(ctx.stack.file.read_text())
-    changed = False
-    for name, service in model["services"].items():
+    for name, service in ctx.stack.model["services"].items():
         if name == front.FRONT or service.get("healthcheck") or not service.get("image"):
             continue
         try:
@@ -126,9 +140,6 @@ def _probe_images_faster(ctx: GradingContext) -> None:
         health = compose_model.image_health(attrs, ctx.spec.limits)
         if health is not None:
             service["healthcheck"] = health
-            changed = True
-    if changed:
-        ctx.stack.file.write_text(json.dumps(model, indent=1))
 
 
 def _why_not_up(ctx: GradingContext, exc: StackCommandFailed) -> str:
@@ -165,3 +176,19 @@ def teardown(ctx: GradingContext) -> None:
         log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
     if ctx.build_dir is not None:
         engine.remove_host_dir(ctx.build_dir.parent, ctx.spec.base_images[0], run_labels(ctx.run_id, ctx.spec.id))
+
+
+class ComposeKind:
+    name = "compose"
+    parallel_runtime_checks = False  # checks run in the spec's order: some recreate or scale the stack
+
+    def provides(self, spec: LabSpec) -> frozenset[Need]:
+        return frozenset({Need.FILES, Need.COMPOSE_FILE, Need.STACK_IMAGES, Need.ENGINE, Need.STACK})
+
+    parse = staticmethod(parse)
+    build = staticmethod(build)
+    start = staticmethod(start)
+    teardown = staticmethod(teardown)
+
+
+KIND = ComposeKind()

@@ -1,0 +1,57 @@
+"""Which engine the grader uses, by the Docker CLI's order: --engine, DOCKER_HOST, the current context, the
+local socket; and what follows from it (published-port address, whether host folders can be mounted)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from graders import engine
+from graders.engine_address import DEFAULT_URL, EngineAddress, resolve
+from graders.kinds import local_files
+
+
+def _context(config: Path, name: str, host: str) -> None:
+    meta = config / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps({"Name": name, "Endpoints": {"docker": {"Host": host,
+                                                                                     "SkipTLSVerify": True}}}))
+
+
+def test_the_explicit_engine_then_docker_host_then_the_context_then_the_socket(tmp_path: Path) -> None:
+    _context(tmp_path, "lab-vm", "tcp://10.0.0.7:2375")
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "lab-vm"}))
+    base = {"DOCKER_CONFIG": str(tmp_path), "HOME": str(tmp_path)}
+    assert resolve("unix:///run/other.sock", {**base, "DOCKER_HOST": "tcp://x:1"}) == EngineAddress(
+        "unix:///run/other.sock", "--engine")
+    assert resolve(None, {**base, "MASTERY_ENGINE": "ssh://me@box"}).source == "--engine"
+    assert resolve(None, {**base, "DOCKER_HOST": "tcp://x:1"}) == EngineAddress("tcp://x:1", "DOCKER_HOST")
+    assert resolve(None, base) == EngineAddress("tcp://10.0.0.7:2375", "context lab-vm")
+    assert resolve(None, {**base, "DOCKER_CONTEXT": "default"}) == EngineAddress(DEFAULT_URL, "default")
+    assert resolve(None, {"HOME": str(tmp_path / "nowhere")}) == EngineAddress(DEFAULT_URL, "default")
+
+
+@pytest.mark.parametrize(("url", "local", "host", "publish_on"), [
+    ("unix:///var/run/docker.sock", True, "127.0.0.1", "127.0.0.1"),
+    ("tcp://127.0.0.1:2375", True, "127.0.0.1", "127.0.0.1"),
+    ("tcp://10.0.0.7:2376", False, "10.0.0.7", "0.0.0.0"),
+    ("ssh://me@gpu-box", False, "gpu-box", "0.0.0.0"),
+])
+def test_where_ports_are_reached_and_whether_folders_can_be_mounted(url: str, local: bool, host: str,
+                                                                    publish_on: str) -> None:
+    address = EngineAddress(url, "test")
+    assert (address.local, address.published_host, address.publish_on) == (local, host, publish_on)
+    assert address.env() == {"DOCKER_HOST": url}
+
+
+def test_a_lab_that_mounts_this_machine_s_files_says_a_remote_engine_cannot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "_chosen", EngineAddress("tcp://10.0.0.7:2376", "DOCKER_HOST"))
+    refused = local_files.blocker("a folder at /home/jovyan/work")
+    assert refused is not None and refused.kind == "start"
+    assert "tcp://10.0.0.7:2376, chosen by DOCKER_HOST" in refused.message and "another machine" in refused.message
+    assert "--engine unix:///var/run/docker.sock" in refused.hint
+    monkeypatch.setattr(engine, "_chosen", EngineAddress(DEFAULT_URL, "default"))
+    assert local_files.blocker("a folder at /models") is None

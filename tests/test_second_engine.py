@@ -1,0 +1,127 @@
+"""Grading goes wherever DOCKER_HOST points, and only there: a Dockerfile lab and a compose lab graded on a
+second dockerd this test starts (its own socket, data root, exec root and bridge), while the default engine
+is left exactly as it was.
+
+The second engine leaves the host's iptables alone (`--iptables=false`): the test gives its bridge the one
+NAT rule builds need to reach PyPI, and takes it away again. Base images come from the default engine
+(`docker save | docker load`), as an instructor would seed a fresh engine offline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from graders import engine
+from graders.labs import get_lab
+from graders.submission import materialize
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+BRIDGE = "mastery-e2"
+SUBNET = "10.213.0.1/24"
+# The only iptables rules the test adds: NAT for the second engine's bridge, and forwarding through the
+# default engine's FORWARD policy (DROP). Inserted at setup, deleted at teardown.
+RULES = [["-t", "nat", "{action}", "POSTROUTING", "-s", "10.213.0.0/24", "!", "-o", BRIDGE, "-j", "MASQUERADE"],
+         ["{action}", "FORWARD", "-i", BRIDGE, "-j", "ACCEPT"],
+         ["{action}", "FORWARD", "-o", BRIDGE, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]]
+LABS = ("ml-api", "secure-runtime")
+
+
+def _sh(*argv: str, check: bool = True) -> None:
+    subprocess.run(argv, check=check, capture_output=True, timeout=60)
+
+
+def _rules(action: str, check: bool = True) -> None:
+    """Insert (-I) or delete (-D) the rules that let the second engine's bridge reach the internet."""
+    for rule in RULES:
+        _sh("iptables", *(action if word == "{action}" else word for word in rule), check=check)
+
+
+def _counts(client: docker.DockerClient) -> dict[str, set[str]]:
+    return {"containers": {c.id for c in client.containers.list(all=True)},
+            "images": {i.id for i in client.images.list(all=True)},
+            "volumes": {v.id for v in client.volumes.list()},
+            "networks": {n.id for n in client.networks.list()}}
+
+
+@pytest.fixture(scope="module")
+def second_engine() -> Iterator[str]:
+    if os.geteuid() != 0 or shutil.which("dockerd") is None or shutil.which("iptables") is None:
+        pytest.skip("starting a second Docker Engine needs root, dockerd and iptables on this host")
+    root = Path(tempfile.mkdtemp(prefix="second-engine-"))
+    url = f"unix://{root}/docker.sock"
+    _rules("-D", check=False)  # what a run killed mid-way may have left
+    _sh("ip", "link", "delete", BRIDGE, check=False)
+    _sh("ip", "link", "add", BRIDGE, "type", "bridge")
+    proc = None
+    try:
+        _sh("ip", "addr", "add", SUBNET, "dev", BRIDGE)
+        _sh("ip", "link", "set", BRIDGE, "up")
+        _rules("-I")
+        log = (root / "dockerd.log").open("w")
+        proc = subprocess.Popen(["dockerd", "--host", url, "--data-root", str(root / "data"), "--exec-root",
+                                 str(root / "exec"), "--pidfile", str(root / "docker.pid"), "--bridge", BRIDGE,
+                                 "--iptables=false", "--ip-masq=false", "--exec-opt", "native.cgroupdriver=cgroupfs"],
+                                stdout=log, stderr=subprocess.STDOUT)
+        client = docker.DockerClient(base_url=url, timeout=120)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.ping()
+                break
+            except docker.errors.DockerException:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail(f"the second dockerd did not start:\n{(root / 'dockerd.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        refs = sorted({"python:3.13-slim", *get_lab("ml-api").base_images, *get_lab("secure-runtime").base_images})
+        save = subprocess.Popen(["docker", "-H", engine.address().url, "save", *refs], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "-H", url, "load", "-q"], stdin=save.stdout, check=True, capture_output=True,
+                       timeout=300)
+        assert save.wait(timeout=60) == 0
+        yield url
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        _rules("-D", check=False)
+        _sh("ip", "link", "delete", BRIDGE, check=False)
+        _sh("umount", "-R", str(root / "exec"), check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_a_lab_is_graded_on_the_engine_docker_host_names_and_nowhere_else(
+        lab_id: str, second_engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from graders.runner import grade
+
+    default = engine.client()
+    before = _counts(default)
+    monkeypatch.setenv("DOCKER_HOST", second_engine)
+    monkeypatch.delenv("MASTERY_ENGINE", raising=False)
+    try:
+        assert engine.use().url == second_engine
+        spec = get_lab(lab_id)
+        report = grade(spec, materialize(spec, None, into=tmp_path / "sub"))
+        failed = {r.name: r.message for r in report.results if not r.passed}
+        assert not failed, failed
+        assert report.score == report.max_score == spec.total_points
+        second = engine.client()
+        assert engine.labelled().total == 0, "the run left labelled objects on the engine it graded on"
+        assert not second.containers.list(all=True)
+    finally:
+        monkeypatch.undo()
+        engine.use()
+    assert engine.client().api.base_url == default.api.base_url
+    assert _counts(engine.client()) == before, "grading on the second engine changed the default one"
