@@ -60,3 +60,9 @@ def owner() -> str:
 
 def run_labels(run_id: str, lab_id: str) -> dict[str, str]:
     return {RUN_LABEL: run_id, LAB_LABEL: lab_id, OWNER_LABEL: owner()}
+
+
+def scratch_prefix(lab_id: str, run_id: str) -> str:
+    """The name a run's scratch folders start with (its staged copy, its volume folder), under the system's
+    temporary folder: the run id in it lets the sweep of a killed run remove them too."""
+    return f"mastery-{lab_id}-{run_id}-"

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -169,9 +170,18 @@ def sweep_stale() -> engine.SweepCount:
                 continue
             if run_id:
                 total = _add(total, engine.sweep(run_id))  # raises on an engine error: the file stays for next time
+                _remove_scratch(run_id)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     return total
+
+
+def _remove_scratch(run_id: str) -> None:
+    """The staged copy and volume folder a killed run left under the temporary folder (labels.scratch_prefix).
+    A volume folder may hold files the container's user wrote; as root they go, else what can be removed does."""
+    for folder in Path(tempfile.gettempdir()).glob(f"mastery-*-{run_id}-*"):
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def sweep_stale_quietly() -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from docker.utils.build import exclude_paths
 
 from graders.errors import SubmissionError
+from graders.labels import scratch_prefix
 
 SKIP = frozenset({".ipynb_checkpoints", "__pycache__"})
 MAX_PROBLEMS_SHOWN = 5
@@ -32,7 +33,7 @@ class TooLarge(SubmissionError):
     """The folder holds more than the grader copies; nothing was copied."""
 
 
-def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tuple[str, str]] = (),
+def stage(submission: Path, lab_id: str, run_id: str, *, max_bytes: int, plant: Iterable[tuple[str, str]] = (),
           ignore_file: str | None = None, keep: tuple[str, ...] = (), skip_suffixes: tuple[str, ...] = (),
           too_large: tuple[str, str] = FOLDER_TOO_LARGE) -> Path:
     """Copy `submission` into a fresh temporary folder (`…/context`) and plant the lab's files there.
@@ -64,7 +65,7 @@ def stage(submission: Path, lab_id: str, *, max_bytes: int, plant: Iterable[tupl
         what, hint = too_large
         raise TooLarge(f"{what} holds more than {max_bytes // 2**20} MB; the grader copies it before it builds or runs "
                        "anything.", hint)
-    staged = Path(tempfile.mkdtemp(prefix=f"mastery-{lab_id}-")) / "context"
+    staged = Path(tempfile.mkdtemp(prefix=scratch_prefix(lab_id, run_id))) / "context"
     staged.mkdir()
     try:
         for rel, kind, target in entries:

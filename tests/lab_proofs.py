@@ -50,10 +50,12 @@ def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: 
 INTERNAL = re.compile(r"/tmp/mastery-|mastery-grade/|mastery-[a-z-]+-[0-9a-f]{12}\b|\bgraders\.[a-z_]+\b|graders/[a-z_]+\.py")
 
 
-# What a message can point at: a Dockerfile instruction, a line, a compose key under a service, a request
-# (method and path, a URL, a port), or a file of the submission (by its name, matched below).
+# What a message can point at: a Dockerfile instruction, a line, something of the submission quoted in
+# backticks (a service, a key, a command), a request (method and path, a URL, a port), a path in the image or
+# container, an environment variable, or a file of the submission (by its name, matched below).
 CONCERNS = re.compile(r"\b(?:FROM|RUN|COPY|ADD|USER|HEALTHCHECK|ENV|ARG|WORKDIR|CMD|ENTRYPOINT|EXPOSE|VOLUME|LABEL)\b"
-                      r"|\bline \d+|\b(?:GET|POST|PUT|DELETE|HEAD) /|https?://|\bport \d+|:\d{2,5}\b|`[a-z][a-z0-9_.-]*`")
+                      r"|\bline \d+|`[^`\n]+`|\b(?:GET|POST|PUT|DELETE|HEAD) /|https?://|\bport \d+|:\d{2,5}\b"
+                      r"|(?<![\w/.])/[a-z][\w.-]*(?:/[\w.-]+)*|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
 
 
 def names_what_it_concerns(text: str, folder: Path) -> bool:

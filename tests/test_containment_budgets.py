@@ -368,6 +368,11 @@ def test_sigterm_to_a_kernel_grading_in_a_cell_cleans_up(tmp_path: Path, registr
     assert_nothing_left(run_id)
 
 
+def scratch(run_id: str) -> list[Path]:
+    """The folders a run made under the temporary folder (its staged copy, a volume folder)."""
+    return sorted(Path(tempfile.gettempdir()).glob(f"mastery-*-{run_id}-*"))
+
+
 @pytest.mark.engine
 def test_a_killed_run_is_swept_at_the_next_start_and_a_run_in_flight_is_not(
         tmp_path: Path, registry: Path, no_leftovers: None, reap: list[subprocess.Popen[str]]) -> None:
@@ -387,14 +392,16 @@ def test_a_killed_run_is_swept_at_the_next_start_and_a_run_in_flight_is_not(
     killed.wait(timeout=10)
     assert running_containers(killed_run) and run_images(killed_run), "SIGKILL gave the run no chance to clean up"
     assert registered(registry) == {killed_run, live_run}
+    assert scratch(killed_run) and scratch(live_run), "each run stages a copy of the submission"
 
     empty = tmp_path / "next"
     empty.mkdir()
     grade(PROBE, empty)  # a run of its own (nothing to build): its start sweeps the stale run
     assert engine.labelled(killed_run).total == 0 and run_images(killed_run) == []
     assert registered(registry) == {live_run}
-    # The run in flight kept everything: its container still runs, its image is still there.
-    assert running_containers(live_run) and run_images(live_run)
+    assert scratch(killed_run) == [], "the killed run's staged copy goes with its objects"
+    # The run in flight kept everything: its container still runs, its image and staged copy are still there.
+    assert running_containers(live_run) and run_images(live_run) and scratch(live_run)
 
     live.send_signal(signal.SIGTERM)
     code, stderr = finish(live)

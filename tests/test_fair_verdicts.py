@@ -152,9 +152,11 @@ def test_a_failure_message_must_say_where_to_look(tmp_path: Path) -> None:
     (tmp_path / "secrets" / "api_key.txt").write_text("")
     assert not names_what_it_concerns("The check failed.\nTry again.", tmp_path)
     assert not names_what_it_concerns("The image is too big (812 MB).\nMake it smaller.", tmp_path)
+    assert not names_what_it_concerns("Something went wrong, 3/5 of the time.\nLook into it.", tmp_path)
     for text in ("line 3: FROM python:latest", "GET /health answered 500", "app.py raised an error",
                  "secrets/api_key.txt is readable", "`api` has no healthcheck", "Add a USER instruction",
-                 "nothing answered on port 8080"):
+                 "nothing answered on port 8080", "model.json is not in the folder mounted at /models",
+                 "NVIDIA_VISIBLE_DEVICES is void", "`nvidia-smi -L` failed"):
         assert names_what_it_concerns(text, tmp_path), text
 
 

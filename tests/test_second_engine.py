@@ -28,11 +28,15 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 BRIDGE = "mastery-e2"
 SUBNET = "10.213.0.1/24"
-# The only iptables rules the test adds: NAT for the second engine's bridge, and forwarding through the
-# default engine's FORWARD policy (DROP). Inserted at setup, deleted at teardown.
+POOL = "10.214.0.0/16"  # the second engine's networks, so the rules below match its traffic and no other's
+# The only iptables rules the test adds: NAT for the second engine's default bridge (builds reach PyPI), and
+# forwarding through the default engine's FORWARD policy (DROP) for that bridge and between the containers of
+# the second engine's own networks (with br_netfilter, traffic inside a bridge passes FORWARD too). Inserted
+# at setup, deleted at teardown.
 RULES = [["-t", "nat", "{action}", "POSTROUTING", "-s", "10.213.0.0/24", "!", "-o", BRIDGE, "-j", "MASQUERADE"],
          ["{action}", "FORWARD", "-i", BRIDGE, "-j", "ACCEPT"],
-         ["{action}", "FORWARD", "-o", BRIDGE, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]]
+         ["{action}", "FORWARD", "-o", BRIDGE, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
+         ["{action}", "FORWARD", "-s", POOL, "-d", POOL, "-j", "ACCEPT"]]
 LABS = ("ml-api", "secure-runtime")
 
 
@@ -70,13 +74,13 @@ def second_engine() -> Iterator[str]:
         log = (root / "dockerd.log").open("w")
         proc = subprocess.Popen(["dockerd", "--host", url, "--data-root", str(root / "data"), "--exec-root",
                                  str(root / "exec"), "--pidfile", str(root / "docker.pid"), "--bridge", BRIDGE,
-                                 "--iptables=false", "--ip-masq=false", "--exec-opt", "native.cgroupdriver=cgroupfs"],
+                                 "--iptables=false", "--ip-masq=false", "--exec-opt", "native.cgroupdriver=cgroupfs",
+                                 "--default-address-pool", f"base={POOL},size=24"],
                                 stdout=log, stderr=subprocess.STDOUT)
-        client = docker.DockerClient(base_url=url, timeout=120)
         deadline = time.monotonic() + 60
         while True:
             try:
-                client.ping()
+                docker.DockerClient(base_url=url, timeout=10).ping()
                 break
             except docker.errors.DockerException:
                 if time.monotonic() > deadline or proc.poll() is not None:

@@ -142,8 +142,8 @@ def compose_requests_gpu(points: float, service: str, compose_file: str = "compo
         gpus = spec.get("gpus")
         requested = [{"count": "all"}] if gpus == "all" else [g for g in gpus or [] if isinstance(g, dict) and _asks_for_some(g)]
         if not reserved and not requested:
-            return Outcome.failed(f"The {service} service asks for no GPU (neither `gpus:` nor a device reservation "
-                                  "with capabilities [gpu]).",
+            return Outcome.failed(f"{compose.path.name}: the `{service}` service asks for no GPU (neither `gpus:` nor a "
+                                  "device reservation with capabilities [gpu], with a count above 0).",
                                   "Under the service, add `gpus: all`, or deploy: resources: reservations: devices: "
                                   "- driver: nvidia, count: all, capabilities: [gpu].")
         return Outcome.passed(f"The {service} service asks for GPUs: {json.dumps(reserved or requested)}.")

@@ -37,7 +37,7 @@ def parse(ctx: GradingContext, say: Say) -> None:
     read, let Compose read it, then refuse anything the allow-list does not admit."""
     say("Reading the compose file")
     try:
-        ctx.build_dir = staging.stage(ctx.submission, ctx.spec.id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
+        ctx.build_dir = staging.stage(ctx.submission, ctx.spec.id, ctx.run_id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
                                       skip_suffixes=(".ipynb",))
         ctx.compose = compose_model.load(ctx.build_dir)
     except SubmissionError as exc:

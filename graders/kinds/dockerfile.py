@@ -19,7 +19,7 @@ from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError
 from graders.kinds import Progress, local_files
-from graders.labels import image_tag, run_labels
+from graders.labels import image_tag, run_labels, scratch_prefix
 from graders.spec import LabSpec, RunMode
 
 log = logging.getLogger("graders")
@@ -47,7 +47,7 @@ def _parse(ctx: GradingContext, say: Progress) -> None:
 def _stage(ctx: GradingContext) -> Path:
     """A copy of the build context with the lab's planted files: what the builder would be sent (the ignore
     file that applies leaves the rest out), plus the files the learner hands in."""
-    return staging.stage(ctx.submission, ctx.spec.id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
+    return staging.stage(ctx.submission, ctx.spec.id, ctx.run_id, max_bytes=MAX_CONTEXT_BYTES, plant=ctx.spec.plant,
                          ignore_file=staging.applicable_ignore(ctx.submission),
                          keep=(*ctx.spec.files, ".dockerignore", "Dockerfile.dockerignore"),
                          too_large=("The build context", "Add data, model files and .git to .dockerignore: they do not "
@@ -96,7 +96,7 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         if remote is not None:
             ctx.blockers[Phase.RUNTIME] = remote
             return
-        ctx.volume_dir = Path(tempfile.mkdtemp(prefix=f"mastery-{ctx.spec.id}-volume-"))
+        ctx.volume_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix(ctx.spec.id, ctx.run_id) + "volume-"))
         ctx.volume_dir.chmod(0o777)  # whichever user the learner's image runs as may write here
         volume = (str(ctx.volume_dir), ctx.spec.volume)
     labels = run_labels(ctx.run_id, ctx.spec.id)
