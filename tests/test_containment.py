@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from graders import engine
-from graders.check_model import Check, Outcome, Phase
+from graders.check_model import Check, Need, Outcome
 from graders.checks.compose import compose_valid, stack_builds, stack_healthy
 from graders.context import GradingContext
 from graders.limits import Limits
@@ -58,7 +58,7 @@ SPEC = LabSpec(
     base_images=("python:3.13-slim",), folder=Path(__file__).parent, port=None,
     limits=Limits(health_budget_s=30, run_timeout_s=60, build_timeout_s=120),
     checks=(compose_valid(1), stack_builds(1), stack_healthy(1),
-            Check("look_inside", "Look inside", 1, Category.STATE, Phase.RUNTIME, _look_inside)),
+            Check("look_inside", "Look inside", 1, Category.STATE, (Need.STACK,), _look_inside)),
 )
 
 
@@ -212,7 +212,7 @@ def test_an_exec_that_never_returns_is_given_up_at_its_deadline(canaries: Path, 
         timings.append(time.monotonic() - started)
         return Outcome.failed(said, "") if code == 124 else Outcome.passed(f"exit {code}")
 
-    spec = replace(SPEC, checks=(*SPEC.checks[:3], Check("hang", "Hang", 1, Category.STATE, Phase.RUNTIME, hang)))
+    spec = replace(SPEC, checks=(*SPEC.checks[:3], Check("hang", "Hang", 1, Category.STATE, (Need.STACK,), hang)))
     write(canaries)
     report = grade(spec, canaries)
     assert "did not finish within 2 s" in report.result("hang").message
@@ -259,8 +259,9 @@ def test_a_runtime_phase_past_its_budget_is_cut_off(canaries: Path, kind: str, n
         return Outcome.passed("never")
 
     limits = Limits(health_budget_s=10, run_timeout_s=4, build_timeout_s=120)
-    checks = (Check("endless", "Endless", 1, Category.STATE, Phase.RUNTIME, endless),
-              Check("after", "After", 1, Category.STATE, Phase.RUNTIME, lambda ctx: Outcome.passed("ran")))
+    running = (Need.STACK,) if kind == "compose" else (Need.CONTAINER,)
+    checks = (Check("endless", "Endless", 1, Category.STATE, running, endless),
+              Check("after", "After", 1, Category.STATE, running, lambda ctx: Outcome.passed("ran")))
     if kind == "compose":
         spec = replace(SPEC, limits=limits, checks=(*SPEC.checks[:3], *checks))
         write(canaries)

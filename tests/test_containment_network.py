@@ -27,7 +27,7 @@ import requests
 from docker.models.containers import Container
 
 from graders import compose_model, engine, front, netpolicy
-from graders.check_model import Check, Outcome, Phase
+from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.front import FIRST_PORT, FRONT, Forward
 from graders.front import IMAGES as FRONT_IMAGES
@@ -166,7 +166,7 @@ def test_the_probe_sees_everything_from_an_uncontained_container(outside: Outsid
     assert any(label.startswith("route-gateway") for label in got), outside.control
 
 
-def probing_check(seen: dict[str, Any], outside: Outside) -> Check:
+def probing_check(seen: dict[str, Any], outside: Outside, kind: str) -> Check:
     """A runtime check that probes from inside the graded container(s) and the grader's side of the ports."""
 
     def run(ctx: GradingContext) -> Outcome:
@@ -189,7 +189,8 @@ def probing_check(seen: dict[str, Any], outside: Outside) -> Check:
             seen["grader"] = requests.get(ctx.container.base_url + "/", timeout=5).status_code
         return Outcome.passed("probed")
 
-    return Check("probe", "Probes the network from inside", 1, Category.SECURITY, Phase.RUNTIME, run)
+    running = (Need.STACK,) if kind == "compose" else (Need.CONTAINER,)
+    return Check("probe", "Probes the network from inside", 1, Category.SECURITY, running, run)
 
 
 def spec(kind: str, check: Check, **changes: Any) -> LabSpec:
@@ -213,7 +214,7 @@ def submission(tmp_path: Path, compose: bool) -> Path:
 def graded_stack(outside: Outside, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One graded stack for the tests below: `web` publishes a port, `peer` publishes none."""
     seen: dict[str, Any] = {}
-    report = grade(spec("compose", probing_check(seen, outside), port=None), submission(tmp_path_factory.mktemp("s"), True))
+    report = grade(spec("compose", probing_check(seen, outside, "compose"), port=None), submission(tmp_path_factory.mktemp("s"), True))
     assert report.result("probe").status is Status.PASSED, report.result("probe").message
     assert engine.labelled(seen["run_id"]).total == 0, "the run left labelled objects behind"
     return seen
@@ -257,7 +258,7 @@ def test_a_service_with_ports_reaches_no_service_of_the_host(graded_stack: dict[
 @pytest.mark.engine
 def test_a_dockerfile_server_gets_a_network_of_its_own(outside: Outside, tmp_path: Path, no_leftovers: None) -> None:
     seen: dict[str, Any] = {}
-    report = grade(spec("dockerfile", probing_check(seen, outside)), submission(tmp_path, False))
+    report = grade(spec("dockerfile", probing_check(seen, outside, "dockerfile")), submission(tmp_path, False))
     assert report.result("probe").status is Status.PASSED, report.result("probe").message
     assert seen["grader"] == 200
     assert len(seen["container networks"]) == 1 and seen["container networks"][0].startswith("mastery-netprobe-dockerfile-")
@@ -277,7 +278,7 @@ def test_a_batch_job_reaches_nothing_at_all(outside: Outside, tmp_path: Path, no
         seen["job"] = json.loads(ctx.run_result.output.splitlines()[-1])
         return Outcome.passed("read")
 
-    check = Check("probe", "Reads the job's probe", 1, Category.SECURITY, Phase.RUNTIME, run)
+    check = Check("probe", "Reads the job's probe", 1, Category.SECURITY, (Need.JOB_RESULT,), run)
     env = (("TARGETS", json.dumps(outside.targets)), ("PORT", str(outside.canary_port)))
     report = grade(spec("dockerfile", check, port=None, run_mode="batch", run_env=env), folder)
     assert report.result("probe").status is Status.PASSED, report.result("probe").message
