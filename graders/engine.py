@@ -151,10 +151,10 @@ def labelled(run_id: str | None = None) -> SweepCount:
     c = client()
     flt = {"label": f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL}
     return SweepCount(
-        containers=len(c.containers.list(all=True, filters=flt)),
+        containers=len(c.api.containers(all=True, filters=flt)),
         images=len(c.images.list(filters={"reference": image_reference(run_id)})),
         volumes=len(c.volumes.list(filters=flt)),
-        networks=len(c.networks.list(filters=flt)),
+        networks=len(c.api.networks(filters=flt)),
     )
 
 
@@ -176,10 +176,10 @@ def sweep(run_id: str | None = None, *, spare: Collection[str] = ()) -> SweepCou
         return (labels or {}).get(RUN_LABEL) not in spared
 
     removed = [0, 0, 0, 0]
-    for container in c.containers.list(all=True, filters=flt):
+    for container in c.api.containers(all=True, filters=flt):
         try:
-            if doomed(container.labels):
-                container.remove(force=True, v=True)
+            if doomed(container.get("Labels")):
+                c.api.remove_container(container["Id"], force=True, v=True)
                 removed[0] += 1
         except docker.errors.NotFound:
             pass
@@ -194,10 +194,10 @@ def sweep(run_id: str | None = None, *, spare: Collection[str] = ()) -> SweepCou
                 removed[1] += 1
             except docker.errors.NotFound:
                 pass
-    for network in c.networks.list(filters=flt):
+    for network in c.api.networks(filters=flt):
         try:
-            if doomed(network.attrs.get("Labels")):
-                network.remove()
+            if doomed(network.get("Labels")):
+                c.api.remove_network(network["Id"])
                 removed[3] += 1
         except docker.errors.NotFound:
             pass
@@ -217,8 +217,10 @@ def run_owners() -> dict[str, set[str]]:
     c = client()
     flt = {"label": RUN_LABEL}
     found: dict[str, set[str]] = {}
-    labelled_objects: list[dict[str, str] | None] = [x.labels for x in c.containers.list(all=True, filters=flt)]
-    labelled_objects += [x.attrs.get("Labels") for x in c.networks.list(filters=flt)]
+    # The low-level lists: the high-level ones inspect each object, and one removed meanwhile (by a run
+    # grading at the same time) would raise.
+    labelled_objects: list[dict[str, str] | None] = [x.get("Labels") for x in c.api.containers(all=True, filters=flt)]
+    labelled_objects += [x.get("Labels") for x in c.api.networks(filters=flt)]
     labelled_objects += [x.attrs.get("Labels") for x in c.volumes.list(filters=flt)]
     for labels in labelled_objects:
         run = (labels or {}).get(RUN_LABEL, "")

@@ -20,12 +20,14 @@ CONNECT_HINT = ("The server must listen on 0.0.0.0 inside the container (127.0.0
 
 def _retrying(method: str, url: str, body: Any, headers: dict[str, str] | None, timeout_s: float,
               answer_s: float) -> requests.Response:
-    """One request, repeated while the connection is refused (the server is still starting) until timeout_s."""
+    """One request, repeated until timeout_s while the connection is refused or no answer comes within answer_s:
+    the server is still starting. (gunicorn listens before its worker has loaded the app, and on a busy
+    machine loading a model takes longer than one answer's wait.)"""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             return requests.request(method, url, json=body, headers=headers, timeout=answer_s)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.ReadTimeout):
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.25)

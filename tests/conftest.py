@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
-from graders import engine
+from graders import engine, runs
 from graders.errors import EngineUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -31,6 +32,19 @@ def _browser_problem() -> str | None:
     return None
 
 
+# Modules whose tests need the engine to themselves, run after the rest by `make test` (`-m alone`):
+# they time how fast a runaway submission is stopped, sweep every stale run, start a second engine, or
+# rebuild the stand-in images the other tests build on. Everything else runs in parallel workers.
+ALONE = {"test_containment", "test_containment_budgets", "test_containment_build", "test_containment_network",
+         "test_hostile", "test_stack_hostile", "test_second_engine", "test_stand_ins"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in ALONE:
+            item.add_marker(pytest.mark.alone)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("browser") is not None and (problem := _browser_problem()):
         if IN_CI:
@@ -47,17 +61,50 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _everything() -> dict[str, set[str]]:
-    c = engine.client()
-    return {"containers": {x.id for x in c.containers.list(all=True)}, "volumes": {x.name for x in c.volumes.list()},
-            "networks": {x.id for x in c.networks.list()}}
+    """Ids from the list calls alone: docker's high-level lists inspect each object, and one that another
+    worker removes in between would raise."""
+    api = engine.client().api
+    return {"containers": {x["Id"] for x in api.containers(all=True)},
+            "volumes": {x["Name"] for x in api.volumes().get("Volumes") or []},
+            "networks": {x["Id"] for x in api.networks()}}
+
+
+# Set by pytest-xdist in each worker: other workers grade on the same engine at the same time.
+IN_PARALLEL = "PYTEST_XDIST_WORKER" in os.environ
+
+
+def _dangling_volumes() -> set[str]:
+    return {x["Name"] for x in engine.client().api.volumes(filters={"dangling": True}).get("Volumes") or []}
 
 
 @pytest.fixture
-def no_leftovers():
-    """Asserts that the test left nothing behind: no object carrying the grading label, and no container,
-    volume or network at all that was not there before (an image's VOLUME makes unlabelled ones)."""
+def no_leftovers(monkeypatch: pytest.MonkeyPatch):
+    """Asserts that the test left nothing behind: no object of the runs it started, and no container,
+    volume or network at all that was not there before (an image's VOLUME makes unlabelled ones).
+
+    With other workers grading on the same engine, their objects come and go during the test: then only
+    the test's own runs are looked at, and new volumes that nothing uses (a VOLUME's anonymous volume left
+    behind), seen twice a second apart so that one being removed with its container is not taken for one."""
+    started: list[str] = []
+    register = runs.register
+
+    def recording(run_id: str) -> runs.Registration:
+        started.append(run_id)
+        return register(run_id)
+
+    monkeypatch.setattr(runs, "register", recording)
     before = _everything()
     yield
+    for run_id in started:
+        left = engine.labelled(run_id)
+        assert left.total == 0, f"grading run {run_id} left labelled objects behind: {left}"
+    if IN_PARALLEL:
+        dangling = _dangling_volumes() - before["volumes"]
+        if dangling:
+            time.sleep(1)
+            dangling &= _dangling_volumes()
+        assert not dangling, f"grading left volumes behind: {dangling}"
+        return
     left = engine.labelled()
     assert left.total == 0, f"grading left labelled objects behind: {left}"
     new = {kind: names - before[kind] for kind, names in _everything().items()}

@@ -35,9 +35,10 @@ def http_probe(name: str, title: str, points: float, method: str, path: str, *, 
 
 def _probe(ctx: GradingContext, method: str, path: str, body: Any, expect_status: int, judge: JsonJudge | None,
            hint: str) -> Outcome:
+    # Ready (healthy, or its port open) is not yet answering: the app behind the port may still be loading.
     ready = ctx.readiness is not None and ctx.readiness.ready
     try:
-        response = request_container(ctx, method, path, body, timeout_s=2.0 if ready else 5.0)
+        response = request_container(ctx, method, path, body, timeout_s=15.0 if ready else 5.0)
     except requests.RequestException as exc:
         return no_answer(ctx, f"{method} {path}", exc)
     shown = response.text.strip()[:300]
