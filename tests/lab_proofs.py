@@ -25,7 +25,8 @@ def solution_scores_full_marks(spec: LabSpec, tmp_path: Path, alternative: Varia
 
 
 def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: Path) -> GradeReport:
-    report = grade(spec, materialize(spec, variant, into=tmp_path / "sub"))
+    folder = materialize(spec, variant, into=tmp_path / "sub")
+    report = grade(spec, folder)
     skipped = {r.name for r in report.results if r.status is Status.SKIPPED}  # e.g. GPU checks on a host without
     expected = set(variant.fails) - skipped
     assert report.failed_names() == expected, {r.name: r.message for r in report.results}
@@ -38,6 +39,8 @@ def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: 
             assert r.message and (r.hint or blocked), f"{r.name} must say what it saw and what to change"
             leaked = INTERNAL.search(r.message + "\n" + r.hint)
             assert leaked is None, f"{r.name} shows the learner an internal name ({leaked.group(0)!r}): {r.message}"
+            assert blocked or names_what_it_concerns(r.message + "\n" + r.hint, folder), \
+                f"{r.name} does not say where to look (a file, an instruction, a line, a path, a request): {r.message} / {r.hint}"
     return report
 
 
@@ -56,9 +59,7 @@ CONCERNS = re.compile(r"\b(?:FROM|RUN|COPY|ADD|USER|HEALTHCHECK|ENV|ARG|WORKDIR|
 
 def names_what_it_concerns(text: str, folder: Path) -> bool:
     """Whether a failure message (with its hint) tells the learner where to look: a file of their submission
-    by name, or one of the CONCERNS. A message that only says a check failed gives them nowhere to start.
-    Not yet asserted in variant_fails_exactly_its_checks: the GPU rehearsal's variants and eight broken ones
-    pass it, the other broken and gaming variants have not been graded with it (see the session note)."""
+    by name, or one of the CONCERNS. A message that only says a check failed gives them nowhere to start."""
     if CONCERNS.search(text):
         return True
     names = {p.name for p in folder.rglob("*") if p.is_file()} | {p.relative_to(folder).as_posix() for p in folder.rglob("*")}

@@ -158,8 +158,10 @@ def limits_set(points: float, service: str, name: str = "limits_set") -> Check:
                                   "stops at the limit instead of starving the host.")
         # The grader runs the stack with the lower of the learner's limit and its own (compose_model._cap_limits).
         if host.get("Memory") != min(memory, ctx.spec.limits.memory_bytes) or not host.get("NanoCpus"):
-            return Outcome.failed(f"The engine did not apply the limits you declared (memory {host.get('Memory')}, "
-                                  f"NanoCpus {host.get('NanoCpus')}).",
+            applied_cpus = f"{host['NanoCpus'] / 1e9:g}" if host.get("NanoCpus") else "none"
+            return Outcome.failed(f"`{service}` runs with a memory limit of {(host.get('Memory') or 0) / 2**20:.0f} MiB and "
+                                  f"CPU limit {applied_cpus}, not the limits declared (memory {memory / 2**20:.0f} MiB, "
+                                  f"cpus {cpus}).",
                                   "Declare both under deploy.resources.limits (or mem_limit and cpus) of this service.")
         return Outcome.passed(f"Memory limited to {memory / 2**20:.0f} MiB and CPU to {host['NanoCpus'] / 1e9:g}, "
                               "as the running container shows.")

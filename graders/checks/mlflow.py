@@ -47,7 +47,7 @@ def runs_in_postgres(points: float, client: str, mlflow: str = "mlflow", db: str
         try:
             database = database_with_run(ctx, db, run_id)
         except LookupError as exc:
-            return Outcome.failed(str(exc), "")
+            return Outcome.failed(str(exc), DB_HINT.format(db=db))
         if database:
             return Outcome.passed(f"A run logged through MLflow ({run_id[:8]}…) is in PostgreSQL, database {database}.")
         return Outcome.failed(f"MLflow accepted a run ({run_id[:8]}…), but it is not in any database of `{db}`: MLflow keeps "
@@ -61,6 +61,10 @@ def runs_in_postgres(points: float, client: str, mlflow: str = "mlflow", db: str
 def backend_hint(db: str) -> str:
     return (f"Start it with --backend-store-uri postgresql://USER:PASSWORD@{db}:5432/DATABASE, reading the "
             "password from .env.")
+
+
+DB_HINT = ("The grader reads MLflow's tables with psql in `{db}`, as POSTGRES_USER over the local socket: `{db}` must run "
+           "PostgreSQL (the postgres image) and keep POSTGRES_USER the user MLflow connects as.")
 
 
 def database_with_run(ctx: GradingContext, db: str, run_id: str) -> str | None:
@@ -132,7 +136,7 @@ def run_recorded(points: float, metric: str, run_id: Callable[[GradingContext], 
         try:
             database = database_with_run(ctx, db, found["run_id"])
         except LookupError as exc:
-            return Outcome.failed(str(exc), "")
+            return Outcome.failed(str(exc), DB_HINT.format(db=db))
         seen = (f"MLflow has the run {found['run_id'][:8]}… with {metric} {found['metrics'][metric]:.3f}, "
                 f"{len(found['metrics'])} metrics and {len(found['params'])} parameters")
         if database is None:
