@@ -316,13 +316,18 @@ def _tree(folder: Path) -> list[Path]:
 
 
 DEFAULT_INTERVAL_S = 30.0  # Docker's, for a healthcheck that declares none
+# How much longer than the budget the grader's own run may take. The declared intervals are the learner's
+# doing and are held to the budget exactly; the measured time also depends on how busy the machine is (seen:
+# 65 s for a correct stack, with two other gradings running beside it), and a loaded machine must not
+# cost a correct stack its points. A start that is really slow (a week-long training run) still fails.
+MEASURED_SLACK = 1.5
 
 
 def up_within_budget(points: float, budget_s: float, name: str = "comes_up_within_budget") -> Check:
     """From clean (no container, no volume; images built) to every service healthy within `budget_s`.
 
-    Two figures are judged, and the larger counts. The grader's own `up --wait` (`ctx.stack_seconds`), which
-    probes every healthcheck far more often than declared. And the least time the same stack needs on the
+    Two figures are judged. The grader's own `up --wait` (`ctx.stack_seconds`), which probes every
+    healthcheck far more often than declared, against the budget with MEASURED_SLACK. And the least time the same stack needs on the
     learner's machine with the declared intervals: Docker runs a container's first probe one interval after it
     starts (or one `start_interval`, during a `start_period`, on Engine 25 and later), so along each chain of
     `depends_on` the intervals add up (a healthcheck without an interval probes every 30 s)."""
@@ -331,10 +336,12 @@ def up_within_budget(points: float, budget_s: float, name: str = "comes_up_withi
         floor, chain = _interval_floor(ctx)
         measured = ctx.stack_seconds
         probe = ctx.spec.limits.compose_health_interval_s
-        said = (f"The stack came up from clean in {measured:.1f} s in the grader's run (it probes every {probe:g} s). With "
+        allowed = budget_s * MEASURED_SLACK
+        said = (f"The stack came up from clean in {measured:.1f} s in the grader's run (it probes every {probe:g} s; "
+                f"allowed {allowed:.0f} s there, since a busy machine starts everything slower). With "
                 f"your healthchecks' intervals it needs at least {floor:.0f} s on your machine"
                 + (f" ({' → '.join(chain)})" if chain else "") + f". The budget is {budget_s:.0f} s.")
-        if max(measured, floor) > budget_s:
+        if floor > budget_s or measured > allowed:
             return Outcome.failed(said, "Probe every 5 to 10 s (`interval`), give a slow starter a `start_period` rather than "
                                         "a long interval, and size the training run for a demo, not for a week.")
         return Outcome.passed(said)
