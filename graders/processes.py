@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import docker.errors
+
+from graders import engine
+
 # Runs a command inside the container: (exit code, output).
 Exec = Callable[[list[str]], tuple[int, str]]
 
@@ -52,3 +56,21 @@ def app_process(run: Exec) -> AppProcess | None:
     pid = int(children.split()[0])
     code, status = run(["cat", f"/proc/{pid}/status"])
     return AppProcess(pid, status_fields(status)) if code == 0 else first
+
+
+def app_uid(run: Exec, container_id: str) -> tuple[str, str] | None:
+    """(effective uid, where it was seen) of the app: its /proc status; else `id -u` in the container (the
+    user an exec gets: the image's USER); else the engine's process list, for an image with neither `cat`
+    nor `id`. None when nothing answers (the container is gone)."""
+    process = app_process(run)
+    if process is not None:
+        return process.uid, f"its process {process.name} (PID {process.pid})"
+    code, out = run(["id", "-u"])
+    if code == 0 and out.strip():
+        return out.strip().splitlines()[-1], "`id -u` in the container"
+    try:
+        top = engine.client().api.top(container_id, ps_args="-o uid,pid")
+    except docker.errors.APIError:
+        return None
+    rows = top.get("Processes") or []
+    return (str(rows[0][0]), "the engine's process list") if rows else None

@@ -24,7 +24,7 @@ from graders.compose_cli import ComposeCLI, StackCommandFailed, gist
 from graders.errors import ContainerFailed
 from graders.exec_probe import exec_in
 from graders.front import FRONT, Forward, published_port
-from graders.processes import app_process
+from graders.processes import app_process, app_uid
 from graders.stopped import stopped
 
 LOG_TAIL_LINES = 20
@@ -209,6 +209,10 @@ class Stack:
         child of an init that only reaps), read inside the container; empty when it cannot be read."""
         process = app_process(lambda argv: self.exec(service, argv))
         return process.fields if process is not None else {}
+
+    def app_uid(self, service: str) -> tuple[str, str] | None:
+        """(effective uid, where it was seen) of the service's app, asked as graders/processes.py asks it."""
+        return app_uid(lambda argv: self.exec(service, argv), self.container(service)["Id"])
 
     def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:
