@@ -20,9 +20,10 @@ from testcontainers.core.container import DockerContainer
 
 from graders import engine
 from graders import front as front_module
-from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
+from graders.exec_probe import exec_in
 from graders.limits import Limits
+from graders.stopped import stopped
 
 LOG_TAIL_LINES = 20
 UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers
@@ -91,15 +92,9 @@ class RunningContainer:
         return raw.decode("utf-8", "replace").rstrip()
 
     def exec(self, argv: list[str], timeout_s: float = 15.0) -> tuple[int, str]:
-        """Run argv inside the container; (-1, reason) when it could not run in time."""
-        try:
-            result = call_with_deadline(lambda: self.container.exec_run(argv, demux=False), timeout_s)
-        except DeadlineExceeded:
-            return -1, f"`{' '.join(argv)}` did not finish within {timeout_s:.0f} s"
-        except docker.errors.APIError as exc:
-            return -1, f"`{' '.join(argv)}` could not run: {exc.explanation or exc}"
-        output = (result.output or b"").decode("utf-8", "replace").strip()
-        return int(result.exit_code if result.exit_code is not None else -1), output
+        """Run argv inside the container: (exit code, output), as graders/exec_probe.py runs it."""
+        code, output = exec_in(self.container.id, argv, timeout_s)
+        return code, output.strip()
 
     def listens_on_loopback_only(self) -> bool:
         """True when the container's own socket table shows a listener on 127.0.0.1/::1 at the lab's port
@@ -139,14 +134,14 @@ class RunningContainer:
 
     def diagnose(self) -> tuple[str, str] | None:
         """Why the container is not usable, as (message, hint); None while it runs normally."""
-        state = self.state()
-        if state.get("OOMKilled"):
+        down = stopped(self.state())
+        if down is not None and down.out_of_memory:
             return (f"The container was stopped for using more than {self.limits.memory_bytes // 2**20} MB of memory.",
                     "Something holds far more data in memory than this lab needs; load less, or load it lazily.")
-        if state.get("Status") in ("exited", "dead"):
-            code = state.get("ExitCode")
+        if down is not None:
             logs = self.logs_tail()
-            return (f"The container stopped right after it started (exit code {code}). Its last log lines:\n{logs or '(no output)'}",
+            return (f"The container stopped right after it started (exit code {down.exit_code}). Its last log lines:\n"
+                    f"{logs or '(no output)'}",
                     "Run the image yourself (docker run --rm IMAGE) and read the error; check CMD/ENTRYPOINT and "
                     "that every file the app opens was copied into the image.")
         pids = self.pids()

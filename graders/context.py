@@ -16,6 +16,7 @@ from graders.compose_model import ComposeModel
 from graders.container import Readiness, RunningContainer, RunResult
 from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 from graders.engine import config_env
+from graders.engine_address import EngineAddress
 from graders.spec import LabSpec
 from graders.stack import Stack
 
@@ -38,6 +39,7 @@ class GradingContext:
     spec: LabSpec
     submission: Path
     run_id: str
+    engine: EngineAddress | None = None  # the engine this run grades on (graders/engine.py `using` routes every call)
     dockerfile: ParsedDockerfile | None = None
     build: BuildResult | None = None
     build_error: Any = None  # the BuildFailed, kept for the build check's message

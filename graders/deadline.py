@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from graders.threads import in_this_context
+
 T = TypeVar("T")
 
 
@@ -25,7 +27,7 @@ def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
         except BaseException as exc:  # handed to the caller, who decides
             outcome["error"] = exc
 
-    thread = threading.Thread(target=target, name="mastery-deadline", daemon=True)
+    thread = threading.Thread(target=in_this_context(target), name="mastery-deadline", daemon=True)
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():

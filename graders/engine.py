@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import logging
 import os
 import shutil
 import tarfile
+import threading
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,34 +35,53 @@ log = logging.getLogger("graders")
 ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/Ubuntu), then run `mastery doctor`."
 
 
+# The engine of the process (`mastery --engine`, or the environment's), and the engine of the grading run in
+# progress, which may be another: cohort grading runs several in one process, each in its own thread.
 _chosen: EngineAddress | None = None
+_current: contextvars.ContextVar[EngineAddress | None] = contextvars.ContextVar("mastery_engine", default=None)
 _clients: dict[EngineAddress, DockerClient] = {}
+_clients_lock = threading.Lock()
 
 
 def use(explicit: str | None = None) -> EngineAddress:
     """Choose the engine for this process (`mastery --engine URL`, or the environment's as the Docker CLI
-    reads it); every later client, command and published-port address is this engine's."""
+    reads it); every later client, command and published-port address is this engine's, except in a
+    grading run given its own (`using`)."""
     global _chosen
     _chosen = resolve(explicit)
     return _chosen
 
 
 def address() -> EngineAddress:
-    """The engine this process grades on: every client, command and published-port address comes from it."""
-    return _chosen if _chosen is not None else use()
+    """The engine of the grading run in progress, or else of the process: every client, command and
+    published-port address comes from it."""
+    return _current.get() or _chosen or use()
+
+
+@contextlib.contextmanager
+def using(chosen: EngineAddress) -> Iterator[EngineAddress]:
+    """Within the block (and the threads it starts with `threads.in_this_context`), everything goes to `chosen`."""
+    token = _current.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _current.reset(token)
 
 
 def client() -> DockerClient:
     """One client per engine for the process; raises EngineUnavailable with what to do when no engine answers."""
     engine = address()
-    if engine not in _clients:
-        try:
-            made = docker.from_env(timeout=120, environment=engine.env())
-            made.ping()
-        except docker.errors.DockerException as exc:
-            raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
-        _clients[engine] = made
-    return _clients[engine]
+    with _clients_lock:
+        known = _clients.get(engine)
+    if known is not None:
+        return known
+    try:
+        made = docker.from_env(timeout=120, environment=engine.env())
+        made.ping()
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
+    with _clients_lock:
+        return _clients.setdefault(engine, made)
 
 
 def config_env(attrs: dict[str, Any]) -> dict[str, str]:

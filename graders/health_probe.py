@@ -20,6 +20,7 @@ import docker.errors
 from graders import engine
 from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.limits import Limits
+from graders.threads import in_this_context
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def checking_nothing(probes: Mapping[str, tuple[str, Sequence[str]]], labels: Ma
                      limits: Limits) -> dict[str, Verdict]:
     """For each name, (image, test) judged in parallel; the verdicts of the tests that pass without the app."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, len(probes)))) as pool:
-        futures = {name: pool.submit(without_the_app, image, {"Test": list(test)}, labels, limits)
+        futures = {name: pool.submit(in_this_context(without_the_app), image, {"Test": list(test)}, labels, limits)
                    for name, (image, test) in probes.items()}
         verdicts = {name: future.result() for name, future in futures.items()}
     return {name: verdict for name, verdict in verdicts.items() if verdict.passes_without_app}

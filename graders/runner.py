@@ -17,12 +17,14 @@ from graders import engine, kinds, runs
 from graders.check_model import Check, Outcome, Phase
 from graders.context import Blocker, GradingContext
 from graders.deadline import DeadlineExceeded, call_with_deadline
+from graders.engine_address import EngineAddress
 from graders.errors import UsageError
 from graders.kinds import Progress
 from graders.labels import new_run_id
 from graders.limits import Limits
 from graders.results import CheckResult, GradeReport, Status
 from graders.spec import LabSpec
+from graders.threads import in_this_context
 
 log = logging.getLogger("graders")
 
@@ -31,15 +33,22 @@ def _quiet(_: str) -> None:
 
 
 def grade(spec: LabSpec, submission: Path, *, limits: Limits | None = None,
-          progress: Progress | None = None) -> GradeReport:
-    """Grade one submission folder against a Dockerfile lab."""
+          progress: Progress | None = None, on: EngineAddress | None = None) -> GradeReport:
+    """Grade one submission folder, on the engine `on` (else the process's): everything the run does, in
+    every thread it starts, goes to that engine, so runs on several engines can share one process."""
+    with engine.using(on or engine.address()) as chosen:
+        return _grade(spec, submission, chosen, limits, progress)
+
+
+def _grade(spec: LabSpec, submission: Path, chosen: EngineAddress, limits: Limits | None,
+           progress: Progress | None) -> GradeReport:
     say = progress or _quiet
     submission = submission.resolve()
     if not submission.is_dir():
         raise UsageError(f"{submission} is not a folder.", f"Pass the folder that holds your {spec.files[0]}.")
     if limits is not None:
         spec = replace(spec, limits=limits)
-    ctx = GradingContext(spec=spec, submission=submission, run_id=new_run_id())
+    ctx = GradingContext(spec=spec, submission=submission, run_id=new_run_id(), engine=chosen)
     report = GradeReport(lab_id=spec.id, lab_title=spec.title, submission=str(submission))
     started = time.monotonic()
     results: dict[str, CheckResult] = {}
@@ -90,7 +99,7 @@ def _run_checks(ctx: GradingContext, phase: Phase, results: dict[str, CheckResul
     if phase == Phase.RUNTIME and len(checks) > 1 and not ctx.blocker_for(phase) and parallel:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks))
         try:
-            futures = {check.name: pool.submit(_run_one, ctx, check) for check in checks}
+            futures = {check.name: pool.submit(in_this_context(_run_one), ctx, check) for check in checks}
             concurrent.futures.wait(futures.values(), timeout=_left(deadline))
             for check in checks:
                 future = futures[check.name]

@@ -21,10 +21,11 @@ import docker.errors
 
 from graders import engine
 from graders.compose_cli import ComposeCLI, StackCommandFailed, gist
-from graders.deadline import DeadlineExceeded, call_with_deadline
 from graders.errors import ContainerFailed
+from graders.exec_probe import exec_in
 from graders.front import FRONT, Forward, published_port
-from graders.processes import app_process
+from graders.processes import app_process, app_uid
+from graders.stopped import stopped
 
 LOG_TAIL_LINES = 20
 ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -115,24 +116,8 @@ class Stack:
         return found[-1]
 
     def exec(self, service: str, argv: list[str], timeout_s: float = 30.0, user: str | None = None) -> tuple[int, str]:
-        """Run a command in the service's container; (exit code, output). The grader stops waiting at the
-        deadline whatever the image holds (no `timeout` program of the learner's is trusted to end it); the
-        command itself ends with the container at teardown."""
-        container_id = self.container(service)["Id"]
-        api = engine.client().api
-
-        def run() -> tuple[int, str]:
-            exec_id = api.exec_create(container_id, argv, user=user or "")
-            output = api.exec_start(exec_id)
-            code = api.exec_inspect(exec_id).get("ExitCode")
-            return int(code if code is not None else 1), output.decode(errors="replace")
-
-        try:
-            return call_with_deadline(run, timeout_s)
-        except DeadlineExceeded:
-            return 124, f"`{' '.join(argv)}` did not finish within {timeout_s:.0f} s"
-        except docker.errors.APIError as exc:
-            return 126, str(exc.explanation or exc)
+        """Run a command in the service's container: (exit code, output), as graders/exec_probe.py runs it."""
+        return exec_in(self.container(service)["Id"], argv, timeout_s, user)
 
     def port(self, service: str, target: int) -> int | None:
         """The host port where the grader's front forwards to a service's container port."""
@@ -208,15 +193,15 @@ class Stack:
                     "`condition: service_completed_successfully`, so `up --wait` counts it as stopped")
         if status == "created":
             return f"`{service}` never started (it waits for another service)"
-        if state.get("OOMKilled"):
+        down = stopped(state)
+        if down is not None and down.out_of_memory:
             limit = (container.get("HostConfig") or {}).get("Memory") or 0
             return f"`{service}` was killed for using more than its {limit / 2**20:.0f} MiB of memory"
-        exited = state.get("Status") == "exited"
-        if last_probe and not exited:  # a stopped container's last probe only says that it stopped
+        if last_probe and down is None:  # a stopped container's last probe only says that it stopped
             detail = f"its healthcheck said: {gist(last_probe)!r}"
         else:
             detail = f"its output ends: {gist(self.logs(service, 30))!r}"
-        said = f"exited with status {state.get('ExitCode')}" if exited else f"is {status}"
+        said = f"exited with status {down.exit_code}" if down is not None else f"is {status}"
         return f"`{service}` {said} ({detail})"
 
     def proc_status(self, service: str) -> dict[str, str]:
@@ -224,6 +209,10 @@ class Stack:
         child of an init that only reaps), read inside the container; empty when it cannot be read."""
         process = app_process(lambda argv: self.exec(service, argv))
         return process.fields if process is not None else {}
+
+    def app_uid(self, service: str) -> tuple[str, str] | None:
+        """(effective uid, where it was seen) of the service's app, asked as graders/processes.py asks it."""
+        return app_uid(lambda argv: self.exec(service, argv), self.container(service)["Id"])
 
     def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.errors import BuildStalled, BuildTimedOut
+from graders.threads import in_this_context
 
 LOG_TAIL_LINES = 25
 STOP_GRACE_S = 10.0  # how long the CLI gets to cancel the build after SIGINT before it is killed
@@ -80,7 +81,7 @@ def run_watched(argv: Sequence[str], *, env: Mapping[str, str], cwd: str | Path 
             lines.put(raw.rstrip("\n"))
         lines.put(_EOF)
 
-    reader = threading.Thread(target=pump, name="watch-output", daemon=True)
+    reader = threading.Thread(target=in_this_context(pump), name="watch-output", daemon=True)
     reader.start()
 
     def take(item: object) -> None:

@@ -55,3 +55,37 @@ def test_a_lab_that_mounts_this_machine_s_files_says_a_remote_engine_cannot(monk
     assert "--engine unix:///var/run/docker.sock" in refused.hint
     monkeypatch.setattr(engine, "_chosen", EngineAddress(DEFAULT_URL, "default"))
     assert local_files.blocker("a folder at /models") is None
+
+
+def test_a_run_given_its_engine_keeps_it_in_the_threads_it_starts() -> None:
+    """The engine of a grading run (`engine.using`) reaches the checks' threads, pools and deadlines, is
+    another thread's business only there, and leaves the process's choice as it was."""
+    import concurrent.futures
+    import threading
+
+    from graders.deadline import call_with_deadline
+    from graders.threads import in_this_context
+
+    process = engine.address()
+    other = EngineAddress("tcp://10.0.0.7:2375", "--engine")
+    seen: dict[str, EngineAddress] = {}
+    with engine.using(other):
+        assert engine.address() == other
+        assert call_with_deadline(engine.address, 5) == other
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            assert pool.submit(in_this_context(engine.address)).result() == other
+            assert pool.submit(engine.address).result() == process  # a bare thread: the process's engine
+        thread = threading.Thread(target=in_this_context(lambda: seen.setdefault("thread", engine.address())))
+        thread.start()
+        thread.join()
+    assert seen["thread"] == other
+    assert engine.address() == process
+
+
+def test_why_a_container_stopped_is_read_once_from_its_state() -> None:
+    from graders.stopped import Stopped, stopped
+
+    assert stopped({"Status": "running"}) is None and stopped({"Status": "created"}) is None
+    assert stopped({"Status": "exited", "ExitCode": 3}) == Stopped(False, 3)
+    assert stopped({"Status": "exited", "ExitCode": 137, "OOMKilled": True}) == Stopped(True, 137)
+    assert stopped({"Status": "running", "OOMKilled": True}) == Stopped(True, None)  # a worker killed, PID 1 alive

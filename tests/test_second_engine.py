@@ -129,3 +129,41 @@ def test_a_lab_is_graded_on_the_engine_docker_host_names_and_nowhere_else(
         engine.use()
     assert engine.client().api.base_url == default.api.base_url
     assert _counts(engine.client()) == before, "grading on the second engine changed the default one"
+
+
+def _lab_containers(client: docker.DockerClient, since: int, lab_id: str) -> int:
+    """How many containers of a lab the engine created since `since` (from its event log)."""
+    events = client.events(since=since, until=int(time.time()) + 1, decode=True,
+                           filters={"type": "container", "event": "create", "label": f"io.mastery.lab={lab_id}"})
+    return sum(1 for _ in events)
+
+
+def test_one_process_grades_on_two_engines_at_once(second_engine: str, tmp_path: Path) -> None:
+    """What cohort grading across engines needs: two runs in two threads of one process, one given the second
+    engine (`grade(on=...)`), one on the process's engine; each run's containers, in every thread it starts,
+    go to its own engine only, and the process's choice is the same afterwards."""
+    import concurrent.futures
+
+    from graders.engine_address import resolve
+    from graders.runner import grade
+
+    default_url = engine.address().url
+    before = _counts(engine.client())
+    since = int(time.time()) - 1
+    jobs = {"ml-api": resolve(second_engine), "secure-runtime": None}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {lab_id: pool.submit(grade, get_lab(lab_id), materialize(get_lab(lab_id), None, into=tmp_path / lab_id),
+                                       on=on) for lab_id, on in jobs.items()}
+        reports = {lab_id: future.result(timeout=900) for lab_id, future in futures.items()}
+    for lab_id, report in reports.items():
+        failed = {r.name: r.message for r in report.results if not r.passed}
+        assert not failed, (lab_id, failed)
+    second = docker.DockerClient(base_url=second_engine, timeout=30)
+    assert _lab_containers(second, since, "ml-api") > 0 and _lab_containers(second, since, "secure-runtime") == 0
+    default = engine.client()
+    assert _lab_containers(default, since, "secure-runtime") > 0 and _lab_containers(default, since, "ml-api") == 0
+    assert engine.address().url == default_url
+    after = _counts(default)  # its images stay, untagged, as build cache
+    assert all(after[kind] == before[kind] for kind in ("containers", "volumes", "networks")), \
+        "the run left something on the default engine"
+    assert not second.containers.list(all=True), "the run left containers on the second engine"

@@ -80,13 +80,14 @@ def no_new_privileges(points: float, service: str, name: str = "no_new_privilege
 
 def service_non_root(points: float, service: str, name: str = "runs_as_non_root") -> Check:
     def run(ctx: GradingContext) -> Outcome:
-        uid = ctx.require_stack()[1].proc_status(service).get("Uid", "").split()[1:2]  # the effective uid
-        if not uid:
+        seen = ctx.require_stack()[1].app_uid(service)
+        if seen is None:
             return Outcome.failed(f"Could not read which user `{service}` runs as.", "Check that it is running.")
-        if uid[0] == "0":
-            return Outcome.failed(f"`{service}` runs as root (uid 0).",
+        uid, how = seen
+        if uid == "0":
+            return Outcome.failed(f"`{service}` runs as root (uid 0, seen from {how}).",
                                   "Create a user in the Dockerfile (RUN useradd --uid 10001 app) and switch to it with USER.")
-        return Outcome.passed(f"`{service}` runs as uid {uid[0]}.")
+        return Outcome.passed(f"`{service}` runs as uid {uid} (seen from {how}).")
 
     return Check(name, "Runs as a non-root user", points, Category.USER, (Need.STACK,), run, tags=("security",))
 

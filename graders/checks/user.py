@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
-from graders.processes import app_process
+from graders.processes import app_uid
 from graders.results import Category
 
 ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it with USER app after the steps "
@@ -12,16 +12,8 @@ ROOT_HINT = ("Create a user (RUN useradd --create-home app) and switch to it wit
 
 
 def _app_uid(ctx: GradingContext) -> tuple[str, str] | None:
-    """(uid, how it was seen) of the app's process; the exec user or the engine's view where /proc is unreadable."""
     rc = ctx.require_container()
-    process = app_process(rc.exec)
-    if process is not None:
-        return process.uid, f"its process {process.name} (PID {process.pid})"
-    code, out = rc.exec(["id", "-u"])
-    if code == 0 and out.strip():
-        return out.strip().splitlines()[-1], "`id -u` in the container"
-    top = _uid_from_top(ctx)
-    return (top, "the engine's process list") if top is not None else None
+    return app_uid(rc.exec, rc.container.id)
 
 
 def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
@@ -38,17 +30,6 @@ def runs_as_non_root(points: float, name: str = "runs_as_non_root") -> Check:
         return Outcome.passed(f"The app runs as uid {uid} (seen from {how}; {configured}).")
 
     return Check(name, "Runs as a non-root user", points, Category.USER, (Need.CONTAINER,), run, tags=("security",))
-
-
-def _uid_from_top(ctx: GradingContext) -> str | None:
-    """Fallback when the image has no `cat` or `id`: ask the engine for the main process's user."""
-    try:
-        top = ctx.require_container().container.top(ps_args="-o uid,pid")
-    except Exception:
-        return None
-    for row in top.get("Processes") or []:
-        return str(row[0])
-    return None
 
 
 def app_folder_owned(points: float, name: str = "app_folder_owned") -> Check:
