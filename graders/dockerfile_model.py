@@ -109,6 +109,11 @@ class ParsedDockerfile:
                    or _PLATFORM_ARG.search(ins.original) for ins in self.instructions)
 
     @property
+    def uses_cache_mounts(self) -> bool:
+        """Whether a RUN mounts a BuildKit cache: its build shares that cache with every build on the engine."""
+        return any(m.get("type") == "cache" for ins in self.instructions if ins.keyword == "RUN" for m in ins.mounts())
+
+    @property
     def user(self) -> str | None:
         ins = self.final.last("USER")
         return ins.args[0] if ins and ins.args else None

@@ -89,3 +89,34 @@ def test_why_a_container_stopped_is_read_once_from_its_state() -> None:
     assert stopped({"Status": "exited", "ExitCode": 3}) == Stopped(False, 3)
     assert stopped({"Status": "exited", "ExitCode": 137, "OOMKilled": True}) == Stopped(True, 137)
     assert stopped({"Status": "running", "OOMKilled": True}) == Stopped(True, None)  # a worker killed, PID 1 alive
+
+
+def test_work_on_an_engines_cache_mounts_takes_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine_locks.exclusive: one holder at a time per engine and name, across threads (and processes, by a
+    lock file); re-entrant in one thread; another engine's lock is another lock."""
+    import threading
+    import time
+
+    from graders import engine_locks
+
+    monkeypatch.setenv("MASTERY_RUNS_DIR", str(tmp_path))
+    here = EngineAddress("unix:///a.sock", "--engine")
+    inside: list[int] = []
+    most = [0]
+
+    def hold() -> None:
+        with engine.using(here), engine_locks.exclusive("cache-mounts"):
+            with engine_locks.exclusive("cache-mounts"):  # re-entrant
+                inside.append(1)
+                most[0] = max(most[0], len(inside))
+                time.sleep(0.05)
+                inside.pop()
+
+    threads = [threading.Thread(target=hold) for _ in range(4)]
+    for t in threads:
+        t.start()
+    with engine.using(EngineAddress("unix:///b.sock", "--engine")), engine_locks.exclusive("cache-mounts"):
+        pass  # another engine: not blocked by the threads above
+    for t in threads:
+        t.join()
+    assert most[0] == 1

@@ -103,11 +103,16 @@ STARTED = "[...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[[*0-9
 
 
 def _run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
-    """Run > Run All Cells, again if no cell started: on a busy machine the menu can take the first click
-    while it is still opening, and then nothing runs."""
+    """Run > Run All Cells, again if no cell started: on a busy machine the kernel can start late (a
+    dialog asks which one to start) or the menu take the first click while it is still opening."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(3):
+        # On a busy machine the kernel may not have started when the page came up: JupyterLab then asks which
+        # kernel to start (the course's settings say to start the preferred one, so this is the fallback).
+        select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
+        if select.count():
+            select.click()
         page.get_by_role("menuitem", name="Run").click()
         page.get_by_text("Run All Cells", exact=True).click()
         try:

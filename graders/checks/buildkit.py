@@ -17,11 +17,12 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import build_fence, engine, package_caches
+from graders import build_fence, engine, engine_locks, package_caches
 from graders.build import BuildResult, build_image
 from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.dockerfile_model import Instruction, ParsedDockerfile, Stage
+from graders.engine_locks import CACHE_MOUNTS
 from graders.errors import BuildFailed
 from graders.labels import run_labels
 from graders.results import Category, Status
@@ -350,47 +351,49 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
                     return build_image(copy, dockerfile, tag, {}, timeout_s=limits.build_timeout_s, buildkit=True,
                                        limits=limits, full_log=True, cgroup_parent=cgroup_parent)
 
-            try:
-                # With the cache mounts first, while they hold what the graded build left in them.
-                step = "your Dockerfile with its cache mounts" if has_mounts else "your Dockerfile"
-                cached = build(copy / ctx.dockerfile.path.name, tags[0])
-                # The added package must be what the rebuild installed: packages.txt is the list the lab asks to install.
-                if not engine.paths_in_image(tags[0], [f"/usr/bin/{added_package}"], run_labels(ctx.run_id, ctx.spec.id)):
-                    return Outcome.failed(f"After adding {added_package} to packages.txt, the rebuilt image has no "
-                                          f"/usr/bin/{added_package}: the Dockerfile does not install what packages.txt "
-                                          "lists.",
-                                          "Install the packages the file lists (xargs -a /tmp/packages.txt apt-get install "
-                                          "-y --no-install-recommends), not names written into the Dockerfile.")
-                if not has_mounts:
-                    # The baseline would be the same build again, and entirely cached: nothing to compare with.
-                    return Outcome.failed(f"Your Dockerfile has no cache mounts: after adding {added_package} to "
-                                          "packages.txt, the rebuild fetched every package again "
-                                          f"({_figures(cached, downloads_in(cached.log))}).", _MOUNT_HINT)
-                step = "your Dockerfile without its cache mounts"
-                baseline = build(stripped, tags[1])
-                verdict = _verdict(added_package, cached, baseline)
-                if verdict.status is not Status.FAILED or downloads_in(baseline.log).total == 0:
+            # No other build on this engine may fill or empty the cache mounts while they are measured.
+            with engine_locks.exclusive(CACHE_MOUNTS):
+                try:
+                    # With the cache mounts first, while they hold what the graded build left in them.
+                    step = "your Dockerfile with its cache mounts" if has_mounts else "your Dockerfile"
+                    cached = build(copy / ctx.dockerfile.path.name, tags[0])
+                    # The added package must be what the rebuild installed: packages.txt is the list the lab asks to install.
+                    if not engine.paths_in_image(tags[0], [f"/usr/bin/{added_package}"], run_labels(ctx.run_id, ctx.spec.id)):
+                        return Outcome.failed(f"After adding {added_package} to packages.txt, the rebuilt image has no "
+                                              f"/usr/bin/{added_package}: the Dockerfile does not install what packages.txt "
+                                              "lists.",
+                                              "Install the packages the file lists (xargs -a /tmp/packages.txt apt-get install "
+                                              "-y --no-install-recommends), not names written into the Dockerfile.")
+                    if not has_mounts:
+                        # The baseline would be the same build again, and entirely cached: nothing to compare with.
+                        return Outcome.failed(f"Your Dockerfile has no cache mounts: after adding {added_package} to "
+                                              "packages.txt, the rebuild fetched every package again "
+                                              f"({_figures(cached, downloads_in(cached.log))}).", _MOUNT_HINT)
+                    step = "your Dockerfile without its cache mounts"
+                    baseline = build(stripped, tags[1])
+                    verdict = _verdict(added_package, cached, baseline)
+                    if verdict.status is not Status.FAILED or downloads_in(baseline.log).total == 0:
+                        return verdict
+                    step = "your Dockerfile with its cache mounts, built again"
+                    _add_package(packages, original, added_package, ctx.run_id + "f")
+                    again = build(copy / ctx.dockerfile.path.name, tags[2])
+                    first = _figures(cached, downloads_in(cached.log))
+                    verdict = _verdict(added_package, again, baseline,
+                                       note=f" The first rebuild found the cache mounts empty ({first}): another build on "
+                                            "this engine had emptied them; the second used them.")
+                    if verdict.status is Status.FAILED:
+                        return Outcome.failed(verdict.message, _mount_hint(ctx))
                     return verdict
-                step = "your Dockerfile with its cache mounts, built again"
-                _add_package(packages, original, added_package, ctx.run_id + "f")
-                again = build(copy / ctx.dockerfile.path.name, tags[2])
-                first = _figures(cached, downloads_in(cached.log))
-                verdict = _verdict(added_package, again, baseline,
-                                   note=f" The first rebuild found the cache mounts empty ({first}): another build on "
-                                        "this engine had emptied them; the second used them.")
-                if verdict.status is Status.FAILED:
-                    return Outcome.failed(verdict.message, _mount_hint(ctx))
-                return verdict
-            except BuildFailed as exc:
-                hint = exc.hint if "without" not in step else (
-                    "A build must not depend on what a cache mount holds: on a new machine it starts empty.")
-                return Outcome.failed(f"After adding {added_package} to packages.txt, {step} no longer built: {exc.message}",
-                                      hint)
-            finally:
-                for tag in tags:
-                    with contextlib.suppress(Exception):
-                        # Pruned: these layers are of no use to a later build.
-                        engine.client().images.remove(tag)
+                except BuildFailed as exc:
+                    hint = exc.hint if "without" not in step else (
+                        "A build must not depend on what a cache mount holds: on a new machine it starts empty.")
+                    return Outcome.failed(f"After adding {added_package} to packages.txt, {step} no longer built: {exc.message}",
+                                          hint)
+                finally:
+                    for tag in tags:
+                        with contextlib.suppress(Exception):
+                            # Pruned: these layers are of no use to a later build.
+                            engine.client().images.remove(tag)
 
     return Check(name, "Cache mounts save downloads on a rebuild", points, Category.BUILD,
                  (Need.DOCKERFILE, Need.IMAGE, Need.ENGINE), run, tags=("buildkit", "cache"))

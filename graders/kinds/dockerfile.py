@@ -3,6 +3,7 @@ start the container on a network of its own (published through the grader's fron
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import shutil
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import build_fence, disk_budget, engine, images, netpolicy, staging
+from graders import build_fence, disk_budget, engine, engine_locks, images, netpolicy, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.check_model import Need, Phase
 from graders.container import health_override, run_to_completion, start_container, wait_ready
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
+from graders.engine_locks import CACHE_MOUNTS
 from graders.errors import BuildFailed, ContainerFailed, GraderError, SubmissionError
 from graders.kinds import Progress, local_files
 from graders.labels import image_tag, run_labels, scratch_prefix
@@ -68,7 +70,9 @@ def _build(ctx: GradingContext, say: Progress) -> None:
             say(f"Building: {line[:70]}")
 
     try:
-        with build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits) as cgroup_parent:
+        # A build with cache mounts waits while another grading measures what those mounts save (engine_locks).
+        shared = engine_locks.exclusive(CACHE_MOUNTS) if ctx.dockerfile.uses_cache_mounts else contextlib.nullcontext()
+        with shared, build_fence.fenced(run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits) as cgroup_parent:
             ctx.build = build_image(ctx.build_dir, ctx.build_dir / ctx.dockerfile.path.name, tag, {},
                                     timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
                                     limits=ctx.spec.limits, on_line=on_line, cgroup_parent=cgroup_parent)
