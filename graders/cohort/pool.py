@@ -139,11 +139,11 @@ def _grade_one(spec: LabSpec, learner: Learner, address: EngineAddress, attempt:
         report = grade(spec, learner.folder, on=address)
     except EngineUnavailable:
         return None
-    except GraderError as exc:
-        return Graded(learner, _error_report(spec, learner, exc.message), engine=address.url, attempts=attempt)
-    except Exception as exc:  # a grader bug: this learner's grading is an error, the cohort goes on
-        return Graded(learner, _error_report(spec, learner, f"{type(exc).__name__}: {exc}"), engine=address.url,
-                      attempts=attempt)
+    except Exception as exc:  # the engine went away mid-run, or a grader bug: either way not the learner's doing
+        if not _answers(address):
+            return None
+        why = exc.message if isinstance(exc, GraderError) else f"{type(exc).__name__}: {exc}"
+        return Graded(learner, _error_report(spec, learner, why), engine=address.url, attempts=attempt)
     if report.grader_failed and not _answers(address):
         return None
     return Graded(learner, report, engine=address.url, attempts=attempt)
