@@ -165,6 +165,52 @@ def check(lab: str, folder: Path | None, format_name: str, output_file: Path | N
     sys.exit(0 if report.all_passed else 1)
 
 
+@main.command(name="grade")
+@click.argument("lab")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), metavar="N",
+              help="Gradings at once on each engine (default: what this machine's cores and memory allow).")
+@click.option("--engine", "engines", multiple=True, metavar="URL",
+              help="An engine of the pool (repeat it); default: the engine `mastery --engine` or the environment names.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("graded"),
+              show_default=True, help="Where each learner's results and the class's files go.")
+@click.option("--force", is_flag=True, help="Grade every submission again, even those graded before unchanged.")
+def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines: tuple[str, ...], out_dir: Path,
+                         force: bool) -> None:
+    """Grade every learner's submission of LAB under SUBMISSIONS (one folder per learner, or nbgrader's
+    submitted/<learner>/<lab>/), N at a time, keeping each result under --out."""
+    from graders.cohort.class_csv import canvas_csv, grades_csv, moodle_csv
+    from graders.cohort.class_report import class_report_html
+    from graders.cohort.discover import find_submissions
+    from graders.cohort.pool import Graded, Tally, grade_cohort
+    from graders.cohort.store import ResultStore
+    from graders.engine_address import resolve
+
+    spec = get_lab(lab)
+    learners = find_submissions(submissions, spec.id)
+    store = ResultStore(out_dir)
+
+    def line(graded: Graded, tally: Tally) -> None:
+        eta = tally.eta_s()
+        verdict = ("error: listed for a re-run" if graded.needs_rerun else
+                   f"{graded.report.score:g}/{graded.report.max_score:g}" + (" (unchanged, kept)" if graded.reused else ""))
+        err.print(f"[{tally.done}/{tally.total}] {graded.learner.name}: {verdict} · below full marks so far "
+                  f"{tally.below_full}, errors {tally.errors}" + (f" · about {eta:.0f} s left" if eta else ""),
+                  markup=False, highlight=False)
+
+    with runs.signals_interrupt():
+        cohort = grade_cohort(spec, learners, store, engines=[resolve(url) for url in engines], jobs=jobs,
+                              force=force, on_done=line)
+    for name, text in (("grades.csv", grades_csv(spec, cohort)), ("canvas.csv", canvas_csv(spec, cohort)),
+                       ("moodle.csv", moodle_csv(spec, cohort)), ("report.html", class_report_html(spec, cohort))):
+        (out_dir / name).write_text(text, encoding="utf-8")
+    rerun = [g.learner.name for g in cohort if g.needs_rerun]
+    err.print(f"Graded {len(cohort)} learners of {spec.id} into {out_dir}"
+              + (f"; to grade again (the grader could not judge them): {', '.join(rerun)}" if rerun else "."),
+              markup=False, highlight=False)
+    sys.exit(2 if rerun else 0)
+
+
 @main.group(name="images")
 def images_group() -> None:
     """Base images the labs build on."""

@@ -1,5 +1,6 @@
-"""The lab notebook through real nbgrader: generate the release, autograde the solution (full marks)
-and the untouched starter (zero), with the course's own nbgrader settings."""
+"""The lab notebook through real nbgrader: generate the release, autograde the solution (full marks), the
+untouched starter (zero), a partial attempt and a hostile submission, with the course's own nbgrader
+settings; and `mastery grade` over the same submitted/ tree gives each learner the same score."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from graders.labs import get_lab
 from graders.spec import REPO_ROOT
-from graders.submission import materialize
+from graders.submission import materialize, variant
 
 SPEC = get_lab("ml-api")
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -42,11 +43,14 @@ def test_release_and_autograde(tmp_path: Path) -> None:
     assert (release / f"{SPEC.id}.ipynb").is_file() and (release / "Dockerfile").is_file()
     assert not any(p.name == "solution" for p in release.rglob("*"))
 
-    for learner, with_solution in (("solver", True), ("starter", False)):
+    learners = {"solver": "solution", "starter": None, "partial": "broken/no-healthcheck", "hostile": "solution"}
+    for learner, what in learners.items():
         submitted = course / "submitted" / learner / SPEC.id
         shutil.copytree(release, submitted)
-        if with_solution:
-            materialize(SPEC, into=submitted)
+        if what is not None:
+            materialize(SPEC, variant(SPEC, what) if what != "solution" else None, into=submitted)
+    dockerfile = course / "submitted" / "hostile" / SPEC.id / "Dockerfile"  # the app is a fork bomb
+    dockerfile.write_text(dockerfile.read_text().rsplit("CMD ", 1)[0] + 'CMD ["bash", "-c", ":(){ :|:& };:; sleep 600"]\n')
     nbgrader(course, "autograde", SPEC.id)
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
@@ -55,3 +59,12 @@ def test_release_and_autograde(tmp_path: Path) -> None:
         assert solver.max_score == SPEC.total_points
         assert solver.score == SPEC.total_points, [(g.name, g.score) for g in solver.notebooks[0].grades]
         assert starter.score == 0
+        by_nbgrader = {learner: gradebook.find_submission(SPEC.id, learner).score for learner in learners}
+    assert 0 < by_nbgrader["partial"] < SPEC.total_points and by_nbgrader["hostile"] < SPEC.total_points
+
+    from graders.cohort.discover import find_submissions
+    from graders.cohort.pool import grade_cohort
+    from graders.cohort.store import ResultStore
+
+    cohort = grade_cohort(SPEC, find_submissions(course, SPEC.id), ResultStore(tmp_path / "graded"), jobs=2)
+    assert {g.learner.name: g.report.score for g in cohort} == by_nbgrader

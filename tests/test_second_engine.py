@@ -38,6 +38,7 @@ RULES = [["-t", "nat", "{action}", "POSTROUTING", "-s", "10.213.0.0/24", "!", "-
          ["{action}", "FORWARD", "-o", BRIDGE, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
          ["{action}", "FORWARD", "-s", POOL, "-d", POOL, "-j", "ACCEPT"]]
 LABS = ("ml-api", "secure-runtime")
+DAEMONS: dict[str, subprocess.Popen[bytes]] = {}  # the second engine's dockerd, for the test that stops it
 
 
 def _sh(*argv: str, check: bool = True) -> None:
@@ -91,6 +92,7 @@ def second_engine() -> Iterator[str]:
         subprocess.run(["docker", "-H", url, "load", "-q"], stdin=save.stdout, check=True, capture_output=True,
                        timeout=300)
         assert save.wait(timeout=60) == 0
+        DAEMONS[url] = proc
         yield url
     finally:
         if proc is not None:
@@ -167,3 +169,50 @@ def test_one_process_grades_on_two_engines_at_once(second_engine: str, tmp_path:
     assert all(after[kind] == before[kind] for kind in ("containers", "volumes", "networks")), \
         "the run left something on the default engine"
     assert not second.containers.list(all=True), "the run left containers on the second engine"
+
+
+def test_a_cohort_survives_an_engine_that_stops_mid_run(second_engine: str, tmp_path: Path) -> None:
+    """`mastery grade` over the second engine and the default one; the second stops (SIGTERM, as at a host's
+    shutdown) while it grades. Every learner still gets the verdict their work earns, the gradings it had
+    in flight are done again on the default engine, and none is a 0 of the grader's making.
+    Runs last in this module: the second engine does not come back."""
+    import threading
+
+    from graders.cohort.discover import Learner
+    from graders.cohort.pool import grade_cohort
+    from graders.cohort.store import ResultStore
+    from graders.engine_address import resolve
+    from graders.submission import variant
+
+    spec = get_lab("ml-api")
+    cohort = {"alice": None, "bob": "broken/no-healthcheck", "carol": "alternatives/model-path-env", "dave": None}
+    learners = [Learner(name, materialize(spec, variant(spec, v) if v else None, into=tmp_path / name))
+                for name, v in cohort.items()]
+    second = docker.DockerClient(base_url=second_engine, timeout=30)
+    stopped = threading.Event()
+
+    def stop_when_busy() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if second.containers.list(filters={"label": "io.mastery.lab=ml-api"}):
+                    break
+            except docker.errors.DockerException:
+                return
+            time.sleep(0.2)
+        DAEMONS[second_engine].terminate()
+        stopped.set()
+
+    killer = threading.Thread(target=stop_when_busy, daemon=True)
+    killer.start()
+    graded = grade_cohort(spec, learners, ResultStore(tmp_path / "out"),
+                          engines=[resolve(second_engine), engine.address()], jobs=1)
+    killer.join(timeout=60)
+    assert stopped.is_set(), "the second engine never had a grading in flight to be stopped under"
+    for g in graded:
+        assert not g.needs_rerun, (g.learner.name, g.report.results[0].message)
+        lost = set(variant(spec, cohort[g.learner.name]).fails) if cohort[g.learner.name] and \
+            cohort[g.learner.name].startswith("broken/") else set()
+        assert g.report.failed_names() == lost, (g.learner.name, {r.name: r.message for r in g.report.results})
+    moved = [g for g in graded if g.attempts > 1]
+    assert moved and all(g.engine == engine.address().url for g in moved), [(g.learner.name, g.engine) for g in graded]
