@@ -105,12 +105,12 @@ def test_work_on_an_engines_cache_mounts_takes_turns(tmp_path: Path, monkeypatch
     most = [0]
 
     def hold() -> None:
-        with engine.using(here), engine_locks.exclusive("cache-mounts"):
-            with engine_locks.exclusive("cache-mounts"):  # re-entrant
-                inside.append(1)
-                most[0] = max(most[0], len(inside))
-                time.sleep(0.05)
-                inside.pop()
+        # Taken twice in one thread: it is re-entrant.
+        with engine.using(here), engine_locks.exclusive("cache-mounts"), engine_locks.exclusive("cache-mounts"):
+            inside.append(1)
+            most[0] = max(most[0], len(inside))
+            time.sleep(0.05)
+            inside.pop()
 
     threads = [threading.Thread(target=hold) for _ in range(4)]
     for t in threads:
