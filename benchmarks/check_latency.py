@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graders.labs import get_lab
-from graders.labs.ml_api.spec import SAMPLES
+from graders.labs.ml_api.spec import draw_flowers
 from graders.submission import materialize
 
 RAW_TAG = "mastery-bench/raw:latest"
@@ -53,8 +54,9 @@ def raw_sequence(folder: Path) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("the raw container never answered")
             time.sleep(0.1)
-        answer = requests.post(f"{base}/predict", json=SAMPLES, timeout=5).json()
-        assert len(answer["predictions"]) == len(SAMPLES)
+        flowers, judge = draw_flowers(random.Random(0))  # the kind of request the check sends
+        answer = requests.post(f"{base}/predict", json=flowers, timeout=5).json()
+        assert judge(answer) is None, answer
     finally:
         sh("docker", "rm", "-f", cid)
 

@@ -88,3 +88,11 @@ def test_the_reference_and_each_variant_grade_as_mastery_labs_names_them() -> No
     assert unknown.returncode == 2 and "has no variant 'nope'" in unknown.stderr and "broken/no-cmd" in unknown.stderr
     both = run(sys.executable, "-m", "graders", "check", "first-image", "labs/first-image", "--solution")
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize("name", ["check_latency", "stack_latency"])
+def test_the_benchmarks_load(name: str) -> None:
+    """The benchmarks run rarely, by hand: an import they lost (a lab's samples became drawn per run) must
+    show here, not when someone wants the figures."""
+    proc = run(sys.executable, "-c", f"import sys; sys.path.insert(0, 'benchmarks'); import {name}")
+    assert proc.returncode == 0, proc.stderr
