@@ -49,7 +49,7 @@ def raw_sequence(folder: Path) -> None:
             try:
                 if requests.get(f"{base}/health", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.ReadTimeout):  # not listening, or its worker still loading
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("the raw container never answered")
