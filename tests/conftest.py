@@ -77,6 +77,19 @@ def _dangling_volumes() -> set[str]:
     return {x["Name"] for x in engine.client().api.volumes(filters={"dangling": True}).get("Volumes") or []}
 
 
+def recorded_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the grading runs this process registers from now on (for the test's duration), in order."""
+    seen: list[str] = []
+    register = runs.register
+
+    def recording(run_id: str) -> runs.Registration:
+        seen.append(run_id)
+        return register(run_id)
+
+    monkeypatch.setattr(runs, "register", recording)
+    return seen
+
+
 @pytest.fixture
 def no_leftovers(monkeypatch: pytest.MonkeyPatch):
     """Asserts that the test left nothing behind: no object of the runs it started, and no container,
@@ -85,14 +98,7 @@ def no_leftovers(monkeypatch: pytest.MonkeyPatch):
     With other workers grading on the same engine, their objects come and go during the test: then only
     the test's own runs are looked at, and new volumes that nothing uses (a VOLUME's anonymous volume left
     behind), seen twice a second apart so that one being removed with its container is not taken for one."""
-    started: list[str] = []
-    register = runs.register
-
-    def recording(run_id: str) -> runs.Registration:
-        started.append(run_id)
-        return register(run_id)
-
-    monkeypatch.setattr(runs, "register", recording)
+    started = recorded_runs(monkeypatch)
     before = _everything()
     yield
     for run_id in started:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import recorded_runs
 
 from graders import cli, engine, runs, watch
 from graders.checks.build import image_builds
@@ -97,15 +98,7 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def run_ids(registry: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ids of the runs this process registers, in order."""
-    seen: list[str] = []
-    register = runs.register
-
-    def spy(run_id: str) -> runs.Registration:
-        seen.append(run_id)
-        return register(run_id)
-
-    monkeypatch.setattr(runs, "register", spy)
-    return seen
+    return recorded_runs(monkeypatch)
 
 
 def wait_for(what: str, predicate: Callable[[], bool], timeout_s: float = 60) -> None:
