@@ -82,10 +82,11 @@ def grade_cohort(spec: LabSpec, learners: Sequence[Learner], store: ResultStore,
     done: dict[str, Graded] = {}
     lock = threading.Lock()
     lab = lab_digest(spec)
+    images = _image_ids(spec, pool[0])  # once for the cohort: the same base images for every learner
     keys = {}
     todo: queue.Queue[tuple[Learner, int]] = queue.Queue()
     for learner in learners:
-        keys[learner.name] = grading_key(submission_digest(learner.folder), lab, _image_ids(spec, pool[0]))
+        keys[learner.name] = grading_key(submission_digest(learner.folder), lab, images)
         stored = None if force else store.load(learner.name, keys[learner.name])
         if stored is not None:
             _finish(Graded(learner, stored, reused=True), done, tally, lock, on_done)
