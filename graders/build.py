@@ -125,6 +125,13 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         raise BuildFailed(
             f"The build context ({context}) holds more than {MAX_CONTEXT_BYTES // 2**20} MB.",
             "Add data, model files and .git to .dockerignore: they do not belong in the image.")
+    legacy_note = ""
+    if not buildkit:
+        if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM:
+            buildkit = True  # the engine's own default, and what the lessons' messages are captured from
+        else:
+            legacy_note = (f"This Docker Engine ({engine.major_version()}.x) predates {engine.BUILDKIT_DEFAULT_FROM}.0, "
+                           "where BuildKit became the default builder, so the grader used the legacy one.")
     client = build_client(buildkit)
     with tempfile.TemporaryDirectory(prefix="mastery-build-") as tmp:
         iidfile = Path(tmp) / "iid"
@@ -158,7 +165,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             raise BuildFailed(f"The build failed: {summary}{note}", hint, log_tail=log_tail)
         image_id = iidfile.read_text().strip()
     return BuildResult(image_id=image_id, tag=tag, seconds=watched.seconds, log_tail=log_tail, builder=client.builder,
-                       log="\n".join(lines) if full_log else "", note=note.strip())
+                       log="\n".join(lines) if full_log else "", note=(note.strip() or legacy_note))
 
 
 UNREACHABLE_FRONTEND = re.compile(r"resolve (?:image config|source metadata) for (\S*docker/dockerfile[^\s:]*(?::[\w.-]+)?)")

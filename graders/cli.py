@@ -20,6 +20,8 @@ from rich.table import Table
 
 from graders import doctor as doctor_mod
 from graders import engine, images, runs, submission
+from graders.course_engine import control as course_control
+from graders.course_engine import places
 from graders.errors import GraderError, Interrupted
 from graders.labs import all_labs, course_images, get_lab
 from graders.reporters import REPORTERS, get_reporter, rich_table, summary
@@ -59,9 +61,11 @@ class MasteryGroup(click.Group):
 
 @click.group(cls=MasteryGroup)
 @click.version_option(package_name="docker-mastery")
-@click.option("--engine", "engine_url", envvar="MASTERY_ENGINE", metavar="URL",
-              help="The Docker Engine to grade on (unix:///path, tcp://host:port, ssh://user@host); "
-                   "default: DOCKER_HOST, else the current docker context, else the local socket.")
+@click.option("--engine", "engine_url", envvar="MASTERY_ENGINE", metavar="ENGINE",
+              help="The Docker Engine to grade on: `course` (the course engine), `host` (the one the docker "
+                   "command uses), a context name, or a URL (unix:///path, tcp://host:port, ssh://user@host); "
+                   "default: DOCKER_HOST, else DOCKER_CONTEXT, else the course engine once started, else the "
+                   "current docker context, else the local socket.")
 def main(engine_url: str | None) -> None:
     """Docker Mastery for Data Science: grade labs on a real Docker Engine."""
     logging.basicConfig(level=logging.DEBUG if os.environ.get("MASTERY_DEBUG") else logging.WARNING)
@@ -209,6 +213,53 @@ def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines:
               + (f"; to grade again (the grader could not judge them): {', '.join(rerun)}" if rerun else "."),
               markup=False, highlight=False)
     sys.exit(2 if rerun else 0)
+
+
+@main.group(name="engine")
+def engine_group() -> None:
+    """The course engine: Docker Engine 28 with buildx and Compose, in a container on your own engine."""
+
+
+def _say(message: str) -> None:
+    err.print(f"[dim]{message}[/dim]")
+
+
+def _show_engine(state: course_control.EngineStatus) -> None:
+    if state.state == "running":
+        out.print(f"The course engine runs: Docker Engine {state.version} (API {state.api}), builder {state.builder}, "
+                  f"at {state.url} (docker context `{places.CONTEXT}`); its published ports are reached at "
+                  f"{state.published_host}.")
+        return
+    out.print(f"The course engine is {state.state}. {state.detail}")
+    if state.fix:
+        out.print(f"To fix: {state.fix}")
+
+
+@engine_group.command(name="start")
+def engine_start() -> None:
+    """Start the course engine (making its image first if needed); a no-op when it runs."""
+    _show_engine(course_control.start(_say))
+
+
+@engine_group.command(name="stop")
+def engine_stop() -> None:
+    """Stop the course engine; its images, volumes and build cache stay for the next start."""
+    _show_engine(course_control.stop(_say))
+
+
+@engine_group.command(name="status")
+def engine_status() -> None:
+    """Say whether the course engine runs, its version and where it is; exit 1 when it does not run."""
+    state = course_control.status()
+    _show_engine(state)
+    sys.exit(0 if state.state == "running" else 1)
+
+
+@engine_group.command(name="reset")
+@click.confirmation_option(prompt="Remove every image, container, volume and build cache in the course engine?")
+def engine_reset() -> None:
+    """Throw away everything in the course engine and start it clean (the base images come back)."""
+    _show_engine(course_control.reset(_say))
 
 
 @main.group(name="images")

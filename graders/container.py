@@ -32,7 +32,7 @@ LOOPBACK_GRACE_S = 2.0  # a server seen listening on loopback only for this long
 
 def engine_host() -> str:
     """Where published ports can be reached: the engine's host for a TCP or SSH engine, else loopback."""
-    return engine.address().published_host
+    return engine.site().published_host
 
 
 def health_override(image_health: dict[str, Any] | None, limits: Limits) -> dict[str, Any] | None:
@@ -212,7 +212,7 @@ def start_container(image: str, labels: dict[str, str], limits: Limits, port: in
             address = ((wrapped.attrs["NetworkSettings"]["Networks"] or {}).get(network) or {}).get("IPAddress")
             if address:  # none when it died at once: readiness reports that, with its logs
                 # Loopback only: a learner's server is not offered to the network, even for the seconds of a check.
-                host_ip = engine.address().publish_on
+                host_ip = engine.site().publish_on
                 front = front_module.start_container_front(address, port, [front_network, network], labels, host_ip)
         return RunningContainer(tc, port, limits, front)
     except docker.errors.APIError as exc:

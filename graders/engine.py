@@ -84,6 +84,72 @@ def client() -> DockerClient:
         return _clients.setdefault(engine, made)
 
 
+@dataclass(frozen=True)
+class EngineSite:
+    """Where an engine stands toward this machine, as the engine's daemon says in its labels (the course engine
+    sets them; graders/course_engine): the address at which this machine reaches the ports it publishes, and
+    the one folder of this machine it sees, at the same path. An engine without them is judged by its URL."""
+
+    published_host: str
+    publish_on: str
+    shared_folder: Path | None  # None: it sees every file here (a local engine) or none (a remote one)
+    sees_files: bool
+
+
+_sites: dict[EngineAddress, EngineSite] = {}
+
+
+def site() -> EngineSite:
+    """The grading engine's site, read once per engine and process."""
+    chosen = address()
+    with _clients_lock:
+        known = _sites.get(chosen)
+    if known is not None:
+        return known
+    from graders.course_engine.places import PUBLISHED_HOST_LABEL, SHARED_FOLDER_LABEL
+
+    labels = dict(item.split("=", 1) for item in client().info().get("Labels") or [] if "=" in item)
+    host = labels.get(PUBLISHED_HOST_LABEL)
+    shared = labels.get(SHARED_FOLDER_LABEL)
+    found = EngineSite(
+        published_host=host or chosen.published_host,
+        # Inside the course engine, a port bound to its address on the host's bridge is reachable from this
+        # machine and from nothing of the engine's own networks.
+        publish_on=host or chosen.publish_on,
+        shared_folder=Path(shared) if shared else None,
+        sees_files=bool(shared) or (chosen.local and host is None))
+    with _clients_lock:
+        return _sites.setdefault(chosen, found)
+
+
+_majors: dict[EngineAddress, int] = {}
+
+
+def major_version() -> int:
+    """The grading engine's major version (20 for Debian bookworm's, 28 for the course engine's), read once."""
+    chosen = address()
+    if chosen not in _majors:
+        digits = str(client().version().get("Version", "0")).split(".")[0]
+        _majors[chosen] = int(digits) if digits.isdigit() else 0
+    return _majors[chosen]
+
+
+BUILDKIT_DEFAULT_FROM = 23  # Engine 23.0 made BuildKit the default builder
+
+
+def scratch_dir() -> str | None:
+    """Where a run's scratch folders (staged copies, volume folders) go: the folder the engine shares with this
+    machine where it has one, else the system's temporary folder (None)."""
+    try:
+        shared = site().shared_folder
+    except EngineUnavailable:  # nothing can be mounted then; the run says so when it reaches the engine
+        return None
+    if shared is None:
+        return None
+    shared.mkdir(parents=True, exist_ok=True)
+    return str(shared)
+
+
 def config_env(attrs: dict[str, Any]) -> dict[str, str]:
     """The environment an image's or a container's inspect data holds (its Config.Env), as a dict."""
     pairs = (attrs.get("Config") or {}).get("Env") or []

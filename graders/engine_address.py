@@ -1,5 +1,6 @@
-"""Which Docker Engine the grader talks to, decided once: `--engine` (or MASTERY_ENGINE), else DOCKER_HOST,
-else the Docker CLI's current context, else the local socket. Every way the grader reaches the engine (the
+"""Which Docker Engine the grader talks to, decided once: `--engine` (or MASTERY_ENGINE: a URL, a context
+name, `course` or `host`), else DOCKER_HOST, else DOCKER_CONTEXT, else the course engine where it is set up
+(graders/course_engine), else the Docker CLI's current context, else the local socket. Every way the grader reaches the engine (the
 SDK client, the docker and docker compose commands it runs, testcontainers, the address of published ports)
 takes it from here, so a run never talks to two engines, and a remote one is known to be remote."""
 
@@ -11,6 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
+
+from graders.course_engine import places
+from graders.course_engine.places import CONTEXT
+from graders.errors import UsageError
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -52,31 +57,56 @@ class EngineAddress:
         return env
 
 
+HOST = "host"  # MASTERY_ENGINE=host: the engine the Docker CLI would use, never the course engine
+COURSE = "course"  # MASTERY_ENGINE=course: the course engine, set up or not (grading then says how to start it)
+
+
 def resolve(explicit: str | None = None, environ: dict[str, str] | None = None) -> EngineAddress:
-    """The engine by the Docker CLI's own order of precedence, with the grader's explicit choice first."""
+    """The engine by the Docker CLI's own order of precedence, with the grader's explicit choice first and the
+    course engine ahead of the CLI's current context: the course is graded on the engine its lessons describe
+    unless the learner asks for another."""
     environ = dict(os.environ) if environ is None else environ
     tls = environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
     certs = environ.get("DOCKER_CERT_PATH") or None
-    if explicit or environ.get("MASTERY_ENGINE"):
-        return EngineAddress(explicit or environ["MASTERY_ENGINE"], "--engine", tls, certs)
+    choice = explicit or environ.get("MASTERY_ENGINE") or ""
+    if choice == COURSE:
+        return _context_endpoint(environ, CONTEXT) or EngineAddress(places.url(environ), f"context {CONTEXT}")
+    if choice and choice != HOST:
+        if "://" in choice:
+            return EngineAddress(choice, "--engine", tls, certs)
+        named = _context_endpoint(environ, choice)
+        if named is None:
+            raise UsageError(f"`{choice}` is neither an engine URL (unix://, tcp://, ssh://) nor a Docker context here.",
+                             "Give a URL, a context `docker context ls` lists, `course` (the course engine) or `host`.")
+        return named
     if environ.get("DOCKER_HOST"):
         return EngineAddress(environ["DOCKER_HOST"], "DOCKER_HOST", tls, certs)
-    found = _context_endpoint(environ)
-    if found is not None:
-        return found
-    return EngineAddress(DEFAULT_URL, "default")
+    if environ.get("DOCKER_CONTEXT") and not (choice == HOST and environ["DOCKER_CONTEXT"] == CONTEXT):
+        return _context_endpoint(environ, environ["DOCKER_CONTEXT"]) or EngineAddress(DEFAULT_URL, "default")
+    if choice != HOST and (course := _context_endpoint(environ, CONTEXT)) is not None:
+        return course
+    current = _current_context(environ)
+    found = _context_endpoint(environ, current) if current and not (choice == HOST and current == CONTEXT) else None
+    return found or EngineAddress(DEFAULT_URL, "default")
 
 
-def _context_endpoint(environ: dict[str, str]) -> EngineAddress | None:
-    """The Docker endpoint of the CLI's current context (DOCKER_CONTEXT, else config.json's currentContext),
-    read from the context store the CLI keeps; None for the default context or one that cannot be read."""
-    config_dir = Path(environ.get("DOCKER_CONFIG") or Path(environ.get("HOME", "~")).expanduser() / ".docker")
-    name = environ.get("DOCKER_CONTEXT")
-    if not name:
-        try:
-            name = json.loads((config_dir / "config.json").read_text()).get("currentContext")
-        except (OSError, ValueError):
-            return None
+def _config_dir(environ: dict[str, str]) -> Path:
+    return Path(environ.get("DOCKER_CONFIG") or Path(environ.get("HOME", "~")).expanduser() / ".docker")
+
+
+def _current_context(environ: dict[str, str]) -> str | None:
+    """config.json's currentContext, as `docker context use` leaves it."""
+    try:
+        current = json.loads((_config_dir(environ) / "config.json").read_text()).get("currentContext")
+    except (OSError, ValueError):
+        return None
+    return current if isinstance(current, str) else None
+
+
+def _context_endpoint(environ: dict[str, str], name: str | None) -> EngineAddress | None:
+    """The Docker endpoint of the named context, read from the context store the CLI keeps; None for the
+    default context or one that cannot be read."""
+    config_dir = _config_dir(environ)
     if not name or name == "default":
         return None
     meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"

@@ -117,7 +117,7 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-# Bump when _slim or the import changes what an imported Debian holds (OFFICIAL_APT_SETTINGS counts by
+# Bump when slim or the import changes what an imported Debian holds (OFFICIAL_APT_SETTINGS counts by
 # itself): every stand-in is then rebuilt.
 IMPORT_REVISION = "2"
 
@@ -240,43 +240,53 @@ def build_stand_in(ref: str, say: Callable[[str], None] = print) -> ImageStatus:
 
 def _import_debian(suite: str, say: Callable[[str], None]) -> None:
     ref = f"debian:{suite}-slim"
-    debootstrap = shutil.which("debootstrap") or _install_debootstrap(say)
-    if debootstrap is None:
-        raise ImageError("debootstrap is needed to build Debian stand-ins offline.",
-                         "Install it (apt-get install debootstrap) or run on a machine that can pull images.")
     with tempfile.TemporaryDirectory(prefix=f"mastery-{suite}-") as tmp:
         root = Path(tmp) / "root"
         say(f"debootstrap {suite} (minbase) for {ref}")
-        proc = subprocess.run([debootstrap, "--variant=minbase", suite, str(root), MIRROR],
-                              capture_output=True, text=True, timeout=1800)
-        if proc.returncode != 0:
-            raise ImageError(f"debootstrap {suite} failed: {(proc.stderr or proc.stdout).strip()[-400:]}",
-                             "Check that the Debian mirror is reachable (MASTERY_DEBIAN_MIRROR).")
-        _slim(root)
-        changes = [
+        debootstrap(suite, root)
+        slim(root)
+        say(f"importing {ref}")
+        import_root(root, ref, [
             f"LABEL {STAND_IN_LABEL}=true",
             f"LABEL {STAND_IN_FOR_LABEL}={ref}",
             f"LABEL {STAND_IN_REVISION_LABEL}={revision(ref)}",
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             'CMD ["bash"]',
-        ]
-        argv = ["docker", "import"]
-        for change in changes:
-            argv += ["--change", change]
-        say(f"importing {ref}")
-        tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run([*argv, "-", ref], stdin=tar.stdout, capture_output=True, text=True, timeout=600,
-                                  env={**os.environ, **engine.address().env()})
-        tar.wait()
-        if imported.returncode != 0:
-            raise ImageError(f"docker import of {ref} failed: {imported.stderr.strip()[-400:]}")
+        ])
 
 
-def _install_debootstrap(say: Callable[[str], None]) -> str | None:
+def debootstrap(suite: str, root: Path, include: Iterable[str] = (), script: str | None = None) -> None:
+    """A minimal Debian `suite` in `root`, with the packages in `include`; `script` is debootstrap's script for
+    a suite its own release does not know (bookworm's has none for forky: the sid one serves)."""
+    program = shutil.which("debootstrap") or _install_debootstrap()
+    if program is None:
+        raise ImageError("debootstrap is needed to build Debian images offline.",
+                         "Install it (apt-get install debootstrap) or run on a machine that can pull images.")
+    argv = [program, "--variant=minbase", *([f"--include={','.join(include)}"] if include else []), suite, str(root), MIRROR]
+    proc = subprocess.run([*argv, *([script] if script else [])], capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise ImageError(f"debootstrap {suite} failed: {(proc.stderr or proc.stdout).strip()[-400:]}",
+                         "Check that the Debian mirror is reachable (MASTERY_DEBIAN_MIRROR).")
+
+
+def import_root(root: Path, ref: str, changes: Iterable[str], env: dict[str, str] | None = None) -> None:
+    """`docker import` a root filesystem as `ref` with Dockerfile `changes`, into the grading engine (or the one
+    `env` points at)."""
+    argv = ["docker", "import"]
+    for change in changes:
+        argv += ["--change", change]
+    tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run([*argv, "-", ref], stdin=tar.stdout, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, **(env if env is not None else engine.address().env())})
+    tar.wait()
+    if imported.returncode != 0:
+        raise ImageError(f"docker import of {ref} failed: {imported.stderr.strip()[-400:]}")
+
+
+def _install_debootstrap() -> str | None:
     """As root on Debian/Ubuntu, install debootstrap from the distribution; elsewhere leave it to the user."""
     if os.geteuid() != 0 or not Path("/etc/debian_version").exists() or shutil.which("apt-get") is None:
         return None
-    say("installing debootstrap (apt-get install debootstrap)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "debootstrap"]):
         if subprocess.run(argv, capture_output=True, env=env, timeout=900).returncode != 0:
@@ -284,7 +294,7 @@ def _install_debootstrap(say: Callable[[str], None]) -> str | None:
     return shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
 
 
-def _slim(root: Path) -> None:
+def slim(root: Path) -> None:
     """Trim the root filesystem the way the official -slim images are trimmed."""
     for folder in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info"):
         target = root / folder

@@ -88,7 +88,7 @@ def contain_stack(model: Mapping[str, Any], labels: Mapping[str, str], *, intern
         service.pop("ports", None)
     if forwards:
         services[front.FRONT] = front.compose_service(forwards, [*out["networks"], INGRESS], labels,
-                                                      host_ip=engine.address().publish_on,
+                                                      host_ip=engine.site().publish_on,
                                                       image=front_image or front.image())
         out["networks"][INGRESS] = _network({}, labels, internet=False, publishes=True)
     return out

@@ -49,7 +49,7 @@ def request_service(ctx: GradingContext, service: str, port: int, method: str, p
     host_port = stack.port(service, port)
     if host_port is None:
         raise requests.ConnectionError(f"`{service}` publishes no port for {port}")
-    return _retrying(method, f"http://{engine.address().published_host}:{host_port}{path}", body, headers, timeout_s, answer_s=10)
+    return _retrying(method, f"http://{engine.site().published_host}:{host_port}{path}", body, headers, timeout_s, answer_s=10)
 
 
 def no_answer(ctx: GradingContext, what: str, exc: Exception) -> Outcome:

@@ -28,6 +28,7 @@ from types import FrameType
 import docker.errors
 
 from graders import engine
+from graders.course_engine import places
 from graders.errors import Interrupted
 from graders.labels import is_run_id, owner
 
@@ -179,9 +180,10 @@ def sweep_stale() -> engine.SweepCount:
 def _remove_scratch(run_id: str) -> None:
     """The staged copy and volume folder a killed run left under the temporary folder (labels.scratch_prefix).
     A volume folder may hold files the container's user wrote; as root they go, else what can be removed does."""
-    for folder in Path(tempfile.gettempdir()).glob(f"mastery-*-{run_id}-*"):
-        if folder.is_dir() and not folder.is_symlink():
-            shutil.rmtree(folder, ignore_errors=True)
+    for root in (Path(tempfile.gettempdir()), places.shared_dir()):
+        for folder in root.glob(f"mastery-*-{run_id}-*"):
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def sweep_stale_quietly() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from docker.utils.build import exclude_paths
 
+from graders import engine
 from graders.errors import SubmissionError
 from graders.labels import scratch_prefix
 
@@ -65,7 +66,7 @@ def stage(submission: Path, lab_id: str, run_id: str, *, max_bytes: int, plant: 
         what, hint = too_large
         raise TooLarge(f"{what} holds more than {max_bytes // 2**20} MB; the grader copies it before it builds or runs "
                        "anything.", hint)
-    staged = Path(tempfile.mkdtemp(prefix=scratch_prefix(lab_id, run_id))) / "context"
+    staged = Path(tempfile.mkdtemp(prefix=scratch_prefix(lab_id, run_id), dir=engine.scratch_dir())) / "context"
     staged.mkdir()
     try:
         for rel, kind, target in entries:

@@ -100,7 +100,7 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         if remote is not None:
             ctx.blockers[Phase.RUNTIME] = remote
             return
-        ctx.volume_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix(ctx.spec.id, ctx.run_id) + "volume-"))
+        ctx.volume_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix(ctx.spec.id, ctx.run_id) + "volume-", dir=engine.scratch_dir()))
         ctx.volume_dir.chmod(0o777)  # whichever user the learner's image runs as may write here
         volume = (str(ctx.volume_dir), ctx.spec.volume)
     labels = run_labels(ctx.run_id, ctx.spec.id)

@@ -11,7 +11,7 @@ from graders.context import Blocker
 def blocker(what: str) -> Blocker | None:
     """None when the engine is on this machine; else why the run cannot start, and what to do."""
     address = engine.address()
-    if address.local:
+    if address.local and engine.site().sees_files:
         return None
     return Blocker("start", f"This lab mounts {what} from this machine, and the Docker Engine it grades on "
                             f"({address.url}, chosen by {address.source}) runs on another machine, which cannot see "

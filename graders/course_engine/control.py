@@ -1,0 +1,279 @@
+"""`mastery engine start|stop|status|reset`: the course engine's life on the host's engine.
+
+Start is idempotent: it makes the image if missing, starts the container if stopped, replaces a stale socket,
+waits until the engine answers, registers the `mastery` Docker context and hands the engine the course's base
+images from the host (image IDs survive `docker save | docker load`, so nothing is rebuilt). What it creates on
+the host: the image, the container, the volume, the state folder (socket and shared folder) and the context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker import DockerClient
+from docker.models.containers import Container
+
+from graders.course_engine import places, recipe
+from graders.engine_address import HOST, EngineAddress, resolve
+from graders.errors import EngineUnavailable, GraderError
+
+Say = Callable[[str], None]
+READY_S = 90.0  # dockerd in a container answers in 2-10 s; a first start on a slow disk takes longer
+PLUGIN_MARK = ".mastery"  # beside a CLI plugin this project installed, so a later start may replace it
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    state: str  # "absent", "stopped", "unresponsive" or "running"
+    url: str
+    version: str = ""
+    api: str = ""
+    builder: str = ""
+    published_host: str = ""
+    detail: str = ""  # what is wrong, when it is not running
+    fix: str = ""
+
+
+def host_address() -> EngineAddress:
+    """The engine the course engine runs on: the one the Docker CLI would use, never the course engine."""
+    return resolve(HOST)
+
+
+def _host_client() -> DockerClient:
+    host = host_address()
+    try:
+        made = docker.from_env(timeout=120, environment=host.env())
+        made.ping()
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(f"The course engine runs as a container, and no Docker Engine answers at {host.url} "
+                                f"to run it ({exc}).",
+                                "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/"
+                                "Ubuntu), then run `mastery engine start` again.") from exc
+    return made
+
+
+def _container(host: DockerClient) -> Container | None:
+    try:
+        return host.containers.get(places.CONTAINER)
+    except docker.errors.NotFound:
+        return None
+
+
+def _engine_client(timeout: int = 10) -> DockerClient | None:
+    """A client of the course engine when its socket answers, else None."""
+    if not places.socket_path().is_socket():
+        return None
+    try:
+        made = DockerClient(base_url=places.url(), timeout=timeout)
+        made.ping()
+        return made
+    except docker.errors.DockerException:
+        return None
+
+
+def status() -> EngineStatus:
+    url = places.url()
+    container = _container(_host_client())
+    if container is None:
+        return EngineStatus("absent", url, detail="The course engine has not been started on this machine.",
+                            fix="mastery engine start")
+    if container.status != "running":
+        return EngineStatus("stopped", url, detail=f"The course engine's container is {container.status}.",
+                            fix="mastery engine start")
+    made = _engine_client()
+    if made is None:
+        logs = container.logs(tail=3).decode(errors="replace").strip().replace("\n", " | ")
+        return EngineStatus("unresponsive", url, detail=f"The course engine's container runs, but its socket "
+                            f"({places.socket_path()}) does not answer. Its last log lines: {logs or 'none'}",
+                            fix="mastery engine start (it restarts the engine), or mastery engine reset")
+    version = made.version()
+    labels = dict(item.split("=", 1) for item in made.info().get("Labels") or [] if "=" in item)
+    major = int(str(version.get("Version", "0")).split(".")[0] or 0)
+    return EngineStatus("running", url, version=str(version.get("Version", "")), api=str(version.get("ApiVersion", "")),
+                        builder="BuildKit" if major >= 23 else "legacy",
+                        published_host=labels.get(places.PUBLISHED_HOST_LABEL, ""))
+
+
+def start(say: Say = print) -> EngineStatus:
+    host = _host_client()
+    ref = _image(host, say)
+    container = _container(host)
+    if container is not None and container.image is not None and ref not in container.image.tags:
+        say("the course engine's recipe changed: replacing its container (its volume, and so its images, stay)")
+        container.remove(force=True)
+        container = None
+    if container is None:
+        container = _create(host, ref)
+        say(f"starting the course engine ({places.CONTAINER})")
+        container.start()
+    elif container.status != "running":
+        say("starting the course engine again")
+        places.socket_path().unlink(missing_ok=True)  # left by an engine that did not stop cleanly
+        container.start()
+    elif _engine_client() is None and not _answers_within(container, 15.0):
+        say("the course engine runs but does not answer: restarting it")
+        container.restart(timeout=20)
+    if not _answers_within(container, READY_S):
+        container.reload()
+        logs = container.logs(tail=10).decode(errors="replace").strip()
+        raise GraderError(f"The course engine did not answer within {READY_S:.0f} s (its container is "
+                          f"{container.status}). Its last log lines:\n{logs}",
+                          "Run `mastery engine reset`; if that fails too, grade on your own engine: MASTERY_ENGINE=host.")
+    _register_context()
+    _install_buildx(host, ref, say)
+    seed_images(say)
+    return status()
+
+
+def stop(say: Say = print) -> EngineStatus:
+    container = _container(_host_client())
+    if container is not None and container.status == "running":
+        say("stopping the course engine (its images and volumes stay)")
+        container.stop(timeout=30)
+    return status()
+
+
+def reset(say: Say = print) -> EngineStatus:
+    """Throw the engine's state away (every image, container, volume and build cache in it) and start clean;
+    the course's base images come back from the host's engine."""
+    host = _host_client()
+    container = _container(host)
+    if container is not None:
+        say("removing the course engine and everything in it")
+        container.remove(force=True)
+    with contextlib.suppress(docker.errors.NotFound):
+        host.volumes.get(places.VOLUME).remove(force=True)
+    places.socket_path().unlink(missing_ok=True)
+    return start(say)
+
+
+def _image(host: DockerClient, say: Say) -> str:
+    ref = recipe.image_ref()
+    try:
+        host.images.get(ref)
+    except docker.errors.ImageNotFound:
+        say(f"making the course engine's image {ref} (Debian {recipe.SUITE}'s Docker Engine)")
+        recipe.build(host_address().env(), say)
+    return ref
+
+
+def _create(host: DockerClient, ref: str) -> Container:
+    """The engine's container: no --privileged (refused on some hosts, and more than it needs), every
+    capability but SYS_RESOURCE, and /proc/sys writable (systempaths=unconfined), without which every container
+    start in the engine fails with "failed to disable IPv6 on container's interface". Made with the docker
+    command, which turns systempaths=unconfined into the API's empty masked and read-only path lists."""
+    shared = places.shared_dir()
+    for folder in (places.socket_dir(), shared):
+        folder.mkdir(parents=True, exist_ok=True)
+    places.socket_dir().chmod(0o700)  # the socket is the engine: only this user reaches it
+    created = _docker(
+        "create", "--name", places.CONTAINER, "--hostname", places.CONTAINER, "--label", f"{places.ROLE_LABEL}=engine",
+        "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
+        "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined", "--tmpfs", "/run",
+        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{places.VOLUME}:/var/lib/docker",
+        "-v", f"{places.socket_dir()}:{Path(places.SOCKET_IN_ENGINE).parent}", "-v", f"{shared}:{shared}",
+        "-e", f"MASTERY_GID={os.getgid()}", "-e", f"MASTERY_SHARED={shared}",
+        "--restart", "unless-stopped",  # the host's engine starts it again after a reboot
+        ref, env=host_address().env())
+    if created.returncode != 0:
+        raise GraderError(f"The course engine's container could not be made: {created.stderr.strip()[-400:]}",
+                          "Grade on your own engine instead (MASTERY_ENGINE=host), and tell us what your engine said.")
+    return host.containers.get(created.stdout.strip())
+
+
+def _answers_within(container: Container, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _engine_client(timeout=5) is not None:
+            return True
+        container.reload()
+        if container.status not in ("running", "created", "restarting"):
+            return False
+        time.sleep(0.3)
+    return False
+
+
+def _docker(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**_clean_env(), **(env or {})})
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+
+
+def _register_context() -> None:
+    """`docker --context mastery …` and `docker context use mastery` reach the course engine."""
+    endpoint = f"host={places.url()}"
+    if _docker("context", "inspect", places.CONTEXT).returncode == 0:
+        done = _docker("context", "update", places.CONTEXT, "--docker", endpoint)
+    else:
+        done = _docker("context", "create", places.CONTEXT, "--description", "Docker Mastery's course engine",
+                       "--docker", endpoint)
+    if done.returncode != 0:
+        raise GraderError(f"Could not register the Docker context `{places.CONTEXT}`: {done.stderr.strip()}",
+                          "Check that ~/.docker is writable, then run `mastery engine start` again.")
+
+
+def _install_buildx(host: DockerClient, ref: str, say: Say) -> None:
+    """Give the host's CLI the engine's buildx plugin when it has none (or has ours from an older image)."""
+    plugins = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "cli-plugins"
+    target, mark = plugins / "docker-buildx", plugins / f"docker-buildx{PLUGIN_MARK}"
+    if target.exists() and (not mark.exists() or mark.read_text() == ref):
+        return
+    if not target.exists() and _docker("buildx", "version").returncode == 0:
+        return  # a buildx of the system's (Docker's own packages, Docker Desktop)
+    say(f"installing the buildx plugin into {plugins}")
+    recipe.copy_buildx(ref, host_address().env(), target)
+    target.chmod(0o755)
+    mark.write_text(ref)
+
+
+def seed_images(say: Say = print) -> list[str]:
+    """Copy the course's base images from the host's engine where the course engine lacks them (or holds
+    another build of them); returns the refs copied."""
+    from graders.labs import course_images
+
+    host = _host_client()
+    inner = _engine_client()
+    if inner is None:
+        raise EngineUnavailable("The course engine does not answer.", "mastery engine start")
+    wanted = []
+    for ref in course_images():
+        try:
+            host_id = host.images.get(ref).id
+        except docker.errors.ImageNotFound:
+            continue
+        try:
+            if inner.images.get(ref).id == host_id:
+                continue
+        except docker.errors.ImageNotFound:
+            pass
+        wanted.append(ref)
+    if not wanted:
+        return []
+    say(f"copying {len(wanted)} base image(s) into the course engine: {', '.join(wanted)}")
+    save = subprocess.Popen(["docker", "save", *wanted], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**_clean_env(), **host_address().env()})
+    load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True, timeout=1800,
+                          env={**_clean_env(), "DOCKER_HOST": places.url()})
+    save.wait(timeout=60)
+    if save.returncode != 0 or load.returncode != 0:
+        why = (save.stderr.read().decode(errors="replace") if save.stderr else "") + load.stderr
+        raise GraderError(f"Copying the base images into the course engine failed: {why.strip()[-400:]}",
+                          "Run `mastery images prepare` (it makes them in the course engine itself).")
+    return wanted
+
+
+def plugin_version(plugin: str) -> str:
+    """`docker buildx version` / `docker compose version` as the course engine's context sees them."""
+    done = _docker(plugin, "version", env={"DOCKER_HOST": places.url()}, timeout=20)
+    return done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else ""

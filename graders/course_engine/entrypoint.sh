@@ -1,0 +1,12 @@
+#!/bin/sh
+# The course engine's first process (under tini): dockerd on the socket the host sees, labelled with the
+# address at which the host reaches what it publishes, and the one host folder it shares.
+set -eu
+socket=/run/mastery/docker.sock
+rm -f "$socket"  # a socket left by an engine that did not stop cleanly (a host reboot) would block dockerd
+# The engine's address on the host's bridge: Docker writes it next to the container's hostname.
+address=$(awk -v name="$(cat /etc/hostname)" '$2 == name { print $1; exit }' /etc/hosts)
+set -- --host "unix://$socket" --group "${MASTERY_GID:-0}" --cgroup-parent mastery-engine \
+  --label "io.mastery.published-host=${address:-127.0.0.1}" "$@"
+[ -n "${MASTERY_SHARED:-}" ] && set -- --label "io.mastery.shared-folder=$MASTERY_SHARED" "$@"
+exec dockerd "$@"
