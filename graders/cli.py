@@ -227,7 +227,7 @@ def _say(message: str) -> None:
 def _show_engine(state: course_control.EngineStatus) -> None:
     if state.state == "running":
         out.print(f"The course engine runs: Docker Engine {state.version} (API {state.api}), builder {state.builder}, "
-                  f"at {state.url} (docker context `{places.CONTEXT}`); its published ports are reached at "
+                  f"at {state.url} (docker context `{places.context()}`); its published ports are reached at "
                   f"{state.published_host}.")
         return
     out.print(f"The course engine is {state.state}. {state.detail}")

@@ -10,6 +10,8 @@ from graders import engine, images
 from graders.build import build_client
 from graders.checks.gpu import gpu_mode
 from graders.checks.static import hadolint_binary
+from graders.course_engine import control as course_control
+from graders.course_engine import places
 from graders.errors import GraderError
 from graders.labs import course_images
 
@@ -34,15 +36,19 @@ def _run(argv: list[str]) -> tuple[int, str]:
 def diagnose() -> list[Finding]:
     findings: list[Finding] = []
     try:
+        engine.answers()
         c = engine.client()
         version = c.version()
         _, client_version = _run(["docker", "version", "--format", "{{.Client.Version}}"])  # the client only
         address = engine.address()
+        builder = ("BuildKit" if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM
+                   else "legacy, BuildKit where a Dockerfile needs it")
         findings.append(Finding("Docker Engine", True,
                                 f"server {version.get('Version')} (API {version.get('ApiVersion')}) at {address.url} "
-                                f"(from {address.source}{'' if address.local else ', remote'}), client {client_version}"))
+                                f"(from {address.source}{'' if address.local else ', remote'}), client {client_version}; "
+                                f"builder: {builder}"))
     except GraderError as exc:
-        findings.append(Finding("Docker Engine", False, exc.message, exc.hint))
+        findings.append(_course_engine_finding() or Finding("Docker Engine", False, exc.message, exc.hint))
         return findings
     code, out = _run(["docker", "compose", "version", "--short"])
     findings.append(Finding("Compose v2", code == 0, out if code == 0 else "docker compose does not answer",
@@ -62,6 +68,18 @@ def diagnose() -> list[Finding]:
         detail = f"{st.kind} image, {st.size_mb:.0f} MB" if st.present else "missing"
         findings.append(Finding(f"image {ref}", st.present and not st.stale, detail, "Run: mastery images prepare"))
     return findings
+
+
+def _course_engine_finding() -> Finding | None:
+    """When grading goes to the course engine and it does not answer: its state and the one command that fixes it."""
+    if engine.address().url != places.url():
+        return None
+    try:
+        state = course_control.status()
+    except GraderError as exc:
+        return Finding("Course engine", False, exc.message, exc.hint)
+    return Finding("Course engine", False, f"{state.state}: {state.detail}",
+                   f"{state.fix}; or grade on your own engine with MASTERY_ENGINE=host")
 
 
 def ready(findings: list[Finding]) -> bool:

@@ -32,6 +32,8 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 log = logging.getLogger("graders")
 
+PING_TIMEOUT_S = 15
+API_TIMEOUT_S = 120
 ENGINE_HINT = "Start Docker (Docker Desktop, or `sudo bash scripts/bootstrap-engine.sh` on Debian/Ubuntu), then run `mastery doctor`."
 
 
@@ -76,12 +78,27 @@ def client() -> DockerClient:
     if known is not None:
         return known
     try:
-        made = docker.from_env(timeout=120, environment=engine.env())
-        made.ping()
+        made = docker.from_env(timeout=PING_TIMEOUT_S, environment=engine.env())
+        made.ping()  # an engine that hangs (a paused course engine) is reported in seconds, not minutes
+        made.api.timeout = API_TIMEOUT_S
     except docker.errors.DockerException as exc:
         raise EngineUnavailable(f"No Docker Engine answers at {engine.url} ({_short(exc)}).", ENGINE_HINT) from exc
     with _clients_lock:
         return _clients.setdefault(engine, made)
+
+
+def answers() -> None:
+    """Raise EngineUnavailable unless the engine answers a ping within seconds, on a connection of its own
+    (a hung engine would hold a cached client's request for the full API timeout)."""
+    chosen = address()
+    try:
+        probe = docker.from_env(timeout=PING_TIMEOUT_S, environment=chosen.env())
+        try:
+            probe.ping()
+        finally:
+            probe.close()
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(f"No Docker Engine answers at {chosen.url} ({_short(exc)}).", ENGINE_HINT) from exc
 
 
 @dataclass(frozen=True)

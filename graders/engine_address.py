@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from graders.course_engine import places
-from graders.course_engine.places import CONTEXT
 from graders.errors import UsageError
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
@@ -69,8 +68,10 @@ def resolve(explicit: str | None = None, environ: dict[str, str] | None = None) 
     tls = environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
     certs = environ.get("DOCKER_CERT_PATH") or None
     choice = explicit or environ.get("MASTERY_ENGINE") or ""
+    course_context = places.context(environ)
     if choice == COURSE:
-        return _context_endpoint(environ, CONTEXT) or EngineAddress(places.url(environ), f"context {CONTEXT}")
+        return (_context_endpoint(environ, course_context)
+                or EngineAddress(places.url(environ), f"context {course_context}"))
     if choice and choice != HOST:
         if "://" in choice:
             return EngineAddress(choice, "--engine", tls, certs)
@@ -81,12 +82,12 @@ def resolve(explicit: str | None = None, environ: dict[str, str] | None = None) 
         return named
     if environ.get("DOCKER_HOST"):
         return EngineAddress(environ["DOCKER_HOST"], "DOCKER_HOST", tls, certs)
-    if environ.get("DOCKER_CONTEXT") and not (choice == HOST and environ["DOCKER_CONTEXT"] == CONTEXT):
+    if environ.get("DOCKER_CONTEXT") and not (choice == HOST and environ["DOCKER_CONTEXT"] == course_context):
         return _context_endpoint(environ, environ["DOCKER_CONTEXT"]) or EngineAddress(DEFAULT_URL, "default")
-    if choice != HOST and (course := _context_endpoint(environ, CONTEXT)) is not None:
+    if choice != HOST and (course := _context_endpoint(environ, course_context)) is not None:
         return course
     current = _current_context(environ)
-    found = _context_endpoint(environ, current) if current and not (choice == HOST and current == CONTEXT) else None
+    found = _context_endpoint(environ, current) if current and not (choice == HOST and current == course_context) else None
     return found or EngineAddress(DEFAULT_URL, "default")
 
 

@@ -9,9 +9,18 @@ import time
 import pytest
 
 from graders import engine, runs
+from graders.engine_address import HOST, resolve
 from graders.errors import EngineUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The whole suite runs on one engine, the grader's and every docker command a test runs alike: MASTERY_ENGINE
+# when set (`course`, `host`, a context or a URL; `make test` passes TEST_ENGINE), else the host's engine.
+TEST_ENGINE = resolve(os.environ.get("MASTERY_ENGINE") or HOST)
+os.environ.update(TEST_ENGINE.env())
+os.environ["MASTERY_ENGINE"] = TEST_ENGINE.url
+os.environ.pop("DOCKER_CONTEXT", None)
+engine.use(TEST_ENGINE.url)
 
 
 def _engine_problem() -> str | None:
@@ -36,7 +45,7 @@ def _browser_problem() -> str | None:
 # they time how fast a runaway submission is stopped, sweep every stale run, start a second engine, or
 # rebuild the stand-in images the other tests build on. Everything else runs in parallel workers.
 ALONE = {"test_containment", "test_containment_budgets", "test_containment_build", "test_containment_network",
-         "test_hostile", "test_stack_hostile", "test_second_engine", "test_stand_ins"}
+         "test_hostile", "test_stack_hostile", "test_second_engine", "test_stand_ins", "test_course_engine"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,7 +12,7 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def _host_client() -> DockerClient:
 
 def _container(host: DockerClient) -> Container | None:
     try:
-        return host.containers.get(places.CONTAINER)
+        return host.containers.get(places.name())
     except docker.errors.NotFound:
         return None
 
@@ -85,6 +85,9 @@ def status() -> EngineStatus:
     if container is None:
         return EngineStatus("absent", url, detail="The course engine has not been started on this machine.",
                             fix="mastery engine start")
+    if container.status == "paused":
+        return EngineStatus("unresponsive", url, detail="The course engine's container is paused, so its socket "
+                            f"({places.socket_path()}) does not answer.", fix="mastery engine start (it resumes the engine)")
     if container.status != "running":
         return EngineStatus("stopped", url, detail=f"The course engine's container is {container.status}.",
                             fix="mastery engine start")
@@ -102,7 +105,9 @@ def status() -> EngineStatus:
                         published_host=labels.get(places.PUBLISHED_HOST_LABEL, ""))
 
 
-def start(say: Say = print) -> EngineStatus:
+def start(say: Say = print, seed: Iterable[str] | None = None) -> EngineStatus:
+    """Start it, or do nothing where it runs and answers; `seed`: the base images to copy in (default: the
+    course's)."""
     host = _host_client()
     ref = _image(host, say)
     container = _container(host)
@@ -112,8 +117,11 @@ def start(say: Say = print) -> EngineStatus:
         container = None
     if container is None:
         container = _create(host, ref)
-        say(f"starting the course engine ({places.CONTAINER})")
+        say(f"starting the course engine ({places.name()})")
         container.start()
+    elif container.status == "paused":
+        say("resuming the course engine (its container was paused)")
+        container.unpause()
     elif container.status != "running":
         say("starting the course engine again")
         places.socket_path().unlink(missing_ok=True)  # left by an engine that did not stop cleanly
@@ -129,7 +137,7 @@ def start(say: Say = print) -> EngineStatus:
                           "Run `mastery engine reset`; if that fails too, grade on your own engine: MASTERY_ENGINE=host.")
     _register_context()
     _install_buildx(host, ref, say)
-    seed_images(say)
+    seed_images(say, seed)
     return status()
 
 
@@ -141,7 +149,7 @@ def stop(say: Say = print) -> EngineStatus:
     return status()
 
 
-def reset(say: Say = print) -> EngineStatus:
+def reset(say: Say = print, seed: Iterable[str] | None = None) -> EngineStatus:
     """Throw the engine's state away (every image, container, volume and build cache in it) and start clean;
     the course's base images come back from the host's engine."""
     host = _host_client()
@@ -150,9 +158,9 @@ def reset(say: Say = print) -> EngineStatus:
         say("removing the course engine and everything in it")
         container.remove(force=True)
     with contextlib.suppress(docker.errors.NotFound):
-        host.volumes.get(places.VOLUME).remove(force=True)
+        host.volumes.get(places.volume()).remove(force=True)
     places.socket_path().unlink(missing_ok=True)
-    return start(say)
+    return start(say, seed)
 
 
 def _image(host: DockerClient, say: Say) -> str:
@@ -175,10 +183,10 @@ def _create(host: DockerClient, ref: str) -> Container:
         folder.mkdir(parents=True, exist_ok=True)
     places.socket_dir().chmod(0o700)  # the socket is the engine: only this user reaches it
     created = _docker(
-        "create", "--name", places.CONTAINER, "--hostname", places.CONTAINER, "--label", f"{places.ROLE_LABEL}=engine",
+        "create", "--name", places.name(), "--hostname", places.name(), "--label", f"{places.ROLE_LABEL}=engine",
         "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
         "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined", "--tmpfs", "/run",
-        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{places.VOLUME}:/var/lib/docker",
+        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{places.volume()}:/var/lib/docker",
         "-v", f"{places.socket_dir()}:{Path(places.SOCKET_IN_ENGINE).parent}", "-v", f"{shared}:{shared}",
         "-e", f"MASTERY_GID={os.getgid()}", "-e", f"MASTERY_SHARED={shared}",
         "--restart", "unless-stopped",  # the host's engine starts it again after a reboot
@@ -213,13 +221,13 @@ def _clean_env() -> dict[str, str]:
 def _register_context() -> None:
     """`docker --context mastery …` and `docker context use mastery` reach the course engine."""
     endpoint = f"host={places.url()}"
-    if _docker("context", "inspect", places.CONTEXT).returncode == 0:
-        done = _docker("context", "update", places.CONTEXT, "--docker", endpoint)
+    if _docker("context", "inspect", places.context()).returncode == 0:
+        done = _docker("context", "update", places.context(), "--docker", endpoint)
     else:
-        done = _docker("context", "create", places.CONTEXT, "--description", "Docker Mastery's course engine",
+        done = _docker("context", "create", places.context(), "--description", "Docker Mastery's course engine",
                        "--docker", endpoint)
     if done.returncode != 0:
-        raise GraderError(f"Could not register the Docker context `{places.CONTEXT}`: {done.stderr.strip()}",
+        raise GraderError(f"Could not register the Docker context `{places.context()}`: {done.stderr.strip()}",
                           "Check that ~/.docker is writable, then run `mastery engine start` again.")
 
 
@@ -237,9 +245,9 @@ def _install_buildx(host: DockerClient, ref: str, say: Say) -> None:
     mark.write_text(ref)
 
 
-def seed_images(say: Say = print) -> list[str]:
-    """Copy the course's base images from the host's engine where the course engine lacks them (or holds
-    another build of them); returns the refs copied."""
+def seed_images(say: Say = print, refs: Iterable[str] | None = None) -> list[str]:
+    """Copy base images (the course's, by default) from the host's engine where the course engine lacks them
+    (or holds another build of them); returns the refs copied."""
     from graders.labs import course_images
 
     host = _host_client()
@@ -247,7 +255,7 @@ def seed_images(say: Say = print) -> list[str]:
     if inner is None:
         raise EngineUnavailable("The course engine does not answer.", "mastery engine start")
     wanted = []
-    for ref in course_images():
+    for ref in course_images() if refs is None else refs:
         try:
             host_id = host.images.get(ref).id
         except docker.errors.ImageNotFound:

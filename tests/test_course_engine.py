@@ -1,0 +1,165 @@
+"""The course engine on a real host engine: a test instance of its own (its own container, volume, socket and
+context, beside any learner's), started, found idempotent, walled off from the host, revived from a stale socket
+and a stopped container, diagnosed when it hangs, and reset."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from click.testing import CliRunner
+
+from graders import doctor, engine
+from graders.cli import main
+from graders.course_engine import control, places
+from graders.engine_address import COURSE, HOST, resolve
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+NAME = "mastery-engine-test"
+SEED = ("debian:trixie-slim", "python:3.13-slim")  # what these tests run; the course's full set is 2 GB
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A course engine of the tests' own; removed, volume and all, at the end."""
+    state = tmp_path_factory.mktemp("engine")
+    config = tmp_path_factory.mktemp("docker-config")
+    host_plugins = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "cli-plugins"
+    (config / "cli-plugins").mkdir()
+    if (host_plugins / "docker-compose").exists():
+        (config / "cli-plugins" / "docker-compose").symlink_to(host_plugins / "docker-compose")
+    env = {"MASTERY_ENGINE_NAME": NAME, "MASTERY_STATE_DIR": str(state), "DOCKER_CONFIG": str(config)}
+    host = resolve(HOST)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        try:
+            control.start(lambda _: None, seed=SEED)
+            yield {**env, **host.env()}
+        finally:
+            client = docker.from_env(environment=host.env())
+            for remove in (lambda: client.containers.get(NAME).remove(force=True),
+                           lambda: client.volumes.get(places.volume()).remove(force=True)):
+                with contextlib.suppress(docker.errors.NotFound):
+                    remove()
+
+
+def _inner(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """A docker command in the test engine, through its context, as a learner's terminal would run it."""
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    return subprocess.run(["docker", "--context", NAME, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _host(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **resolve(HOST).env()})
+
+
+def test_it_runs_engine_28_with_buildx_and_compose_2_40_and_a_second_start_does_nothing(instance: dict[str, str]) -> None:
+    state = control.status()
+    assert state.state == "running" and state.version.startswith("28.") and state.builder == "BuildKit"
+    before = _host("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", NAME).stdout
+    started = time.monotonic()
+    again = control.start(lambda _: None, seed=SEED)
+    assert again.state == "running" and time.monotonic() - started < 10
+    assert _host("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", NAME).stdout == before  # not restarted
+    assert _inner("version", "--format", "{{.Server.Version}}").stdout.startswith("28.")
+    assert _inner("buildx", "version").returncode == 0
+    assert "v2.40." in _inner("compose", "version").stdout
+    # The grader resolves `course` to it, and reads where its ports are reached from the engine itself.
+    chosen = resolve(COURSE)
+    assert chosen.url == places.url() and chosen.source == f"context {NAME}"
+    with engine.using(chosen):
+        assert engine.site().published_host == state.published_host != "127.0.0.1"
+        assert engine.site().shared_folder == places.shared_dir() and engine.major_version() == 28
+
+
+def test_what_runs_inside_sees_nothing_of_the_host(instance: dict[str, str]) -> None:
+    host_names = set(_host("ps", "-a", "--format", "{{.Names}}").stdout.split())
+    assert NAME in host_names
+    inner_names = set(_inner("ps", "-a", "--format", "{{.Names}}").stdout.split())
+    assert not inner_names & host_names
+    # A bind mount of a host path gets the engine's own folder: /etc/hostname is the engine's name.
+    seen = _inner("run", "--rm", "-v", "/etc:/host-etc:ro", "debian:trixie-slim", "cat", "/host-etc/hostname")
+    assert seen.stdout.strip() == NAME, seen.stderr
+    assert "/var/run/docker.sock" not in _inner("run", "--rm", "debian:trixie-slim", "ls", "/var/run").stdout
+    # The host's images are not the engine's: only what was seeded or built in it.
+    assert set(_inner("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()) == set(SEED)
+    # The one host folder it sees is the shared one, at the same path, for the grader's staged files.
+    marker = places.shared_dir() / "marker.txt"
+    marker.write_text("from the host")
+    try:
+        read = _inner("run", "--rm", "-v", f"{places.shared_dir()}:/shared:ro", "debian:trixie-slim", "cat",
+                      "/shared/marker.txt")
+        assert read.stdout == "from the host"
+    finally:
+        marker.unlink()
+
+
+def test_a_published_port_is_reached_at_the_engine_s_address_not_the_host_s_loopback(instance: dict[str, str]) -> None:
+    run = _inner("run", "-d", "--rm", "-p", "8000", "python:3.13-slim", "python3", "-m", "http.server", "8000")
+    assert run.returncode == 0, run.stderr
+    container = run.stdout.strip()
+    try:
+        port = int(_inner("port", container, "8000").stdout.splitlines()[0].rsplit(":", 1)[1])
+        address = control.status().published_host
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{address}:{port}/", timeout=3) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3)
+    finally:
+        _inner("rm", "-f", container)
+
+
+def test_a_stopped_engine_and_a_stale_socket_come_back_with_start(instance: dict[str, str]) -> None:
+    control.stop(lambda _: None)
+    assert control.status().state == "stopped"
+    result = CliRunner().invoke(main, ["engine", "status"])
+    assert result.exit_code == 1 and "mastery engine start" in result.output
+    # What an engine killed with the host leaves: a socket file nobody listens on.
+    places.socket_path().unlink(missing_ok=True)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(places.socket_path()))
+    stale.close()
+    assert places.socket_path().is_socket()
+    assert control.start(lambda _: None, seed=SEED).state == "running"
+    assert _inner("info", "--format", "{{.ServerVersion}}").stdout.startswith("28.")
+
+
+def test_a_hung_engine_gives_doctor_a_clear_line_with_the_fix(instance: dict[str, str]) -> None:
+    assert _host("pause", NAME).returncode == 0
+    try:
+        state = control.status()
+        assert state.state == "unresponsive" and "does not answer" in state.detail
+        with engine.using(resolve(COURSE)):
+            findings = doctor.diagnose()
+        line = findings[0]
+        assert line.name == "Course engine" and not line.ok
+        assert "mastery engine start" in line.fix and "MASTERY_ENGINE=host" in line.fix
+    finally:
+        _host("unpause", NAME)
+    assert control.start(lambda _: None, seed=SEED).state == "running"
+
+
+def test_reset_throws_the_engine_s_state_away_and_brings_the_base_images_back(instance: dict[str, str]) -> None:
+    assert _inner("volume", "create", "learner-data").returncode == 0
+    assert control.reset(lambda _: None, seed=SEED).state == "running"
+    assert "learner-data" not in _inner("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert set(_inner("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()) == set(SEED)
