@@ -7,9 +7,9 @@ OFFLINE ?=
 # Material for MkDocs prints an end-of-life banner on every build; DESIGN.md already plans for it.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup course test engine venv images site browser clean
+.PHONY: setup course test engine venv images course-engine site browser clean
 
-setup: engine venv images site browser
+setup: engine venv images course-engine site browser
 
 engine:
 	@bash scripts/bootstrap-engine.sh
@@ -22,8 +22,13 @@ $(BIN)/mastery: pyproject.toml
 
 venv: $(BIN)/mastery
 
+# The base images are made on the host's engine, then copied into the course engine by `mastery engine start`.
 images: venv
-	@$(BIN)/mastery images prepare $(if $(OFFLINE),--offline,)
+	@$(BIN)/mastery --engine host images prepare $(if $(OFFLINE),--offline,)
+
+# The course engine (Docker Engine 28 in a container), unless MASTERY_ENGINE picks another engine.
+course-engine: images
+	@if [ -z "$$MASTERY_ENGINE" ] || [ "$$MASTERY_ENGINE" = course ]; then $(BIN)/mastery engine start; fi
 
 site: venv
 	@bash scripts/vendor-mermaid.sh

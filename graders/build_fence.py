@@ -10,7 +10,8 @@ started by the course's scripts, and a course engine in a container). Under the 
 be a slice, and on cgroup v2 a cgroup that holds a process cannot host limited children: there the fence is
 not used, and the build keeps the limits each builder takes from the command line (graders/build.py).
 Which builder honours the parent: the legacy builder on every engine measured; BuildKit from Engine 23
-(20.10's ignores it, measured).
+(20.10's ignores it, measured), which also counts it in every RUN step's cache key: on an engine that builds
+with BuildKit the fence is not used (see `unsupported`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def unsupported() -> str | None:
 @functools.cache
 def _unsupported(_url: str) -> str | None:
     """Asked once per engine: its cgroup driver and version do not change while it runs."""
+    if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM:
+        # Measured on Engine 28: BuildKit counts --cgroup-parent in each RUN step's cache key, so a fence per build
+        # (a new cgroup each time) would rebuild every layer every time. There every build is BuildKit's, and its
+        # walls are its time limits and the limits of the engine itself (the course engine's container).
+        return ("BuildKit, this engine's builder, counts the cgroup parent in its cache keys, so a fence per build "
+                "would defeat the layer cache")
     info = engine.client().info()
     driver, version = info.get("CgroupDriver"), str(info.get("CgroupVersion") or "1")
     if driver != "cgroupfs" or version != "1":

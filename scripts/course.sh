@@ -7,6 +7,14 @@ export PATH="$PWD/.venv/bin:$PATH"
 DOCS_PORT=${DOCS_PORT:-8000}
 LAB_PORT=${LAB_PORT:-8888}
 
+# The course engine (Docker Engine 28 in a container; mastery engine --help) unless you chose another engine
+# (MASTERY_ENGINE=host, a context or a URL). JupyterLab's terminals inherit DOCKER_CONTEXT, so `docker` there
+# talks to the same engine as the grader.
+if [ -z "${MASTERY_ENGINE:-}" ] || [ "$MASTERY_ENGINE" = course ]; then
+  mastery engine start
+  export DOCKER_CONTEXT=mastery
+fi
+
 python -m http.server "$DOCS_PORT" --bind 127.0.0.1 --directory site >/dev/null 2>&1 &
 docs=$!
 trap 'kill $docs 2>/dev/null || true' EXIT

@@ -22,7 +22,7 @@ from docker import DockerClient
 from docker.models.containers import Container
 
 from graders.course_engine import places, recipe
-from graders.engine_address import HOST, EngineAddress, resolve
+from graders.engine_address import COURSE, HOST, EngineAddress, resolve
 from graders.errors import EngineUnavailable, GraderError
 
 Say = Callable[[str], None]
@@ -115,6 +115,10 @@ def start(say: Say = print, seed: Iterable[str] | None = None) -> EngineStatus:
         say("the course engine's recipe changed: replacing its container (its volume, and so its images, stay)")
         container.remove(force=True)
         container = None
+    if container is not None and container.labels.get(SHARES_LABEL) != _shares_text():
+        say("the folders the course engine shares changed: replacing its container (its volume stays)")
+        container.remove(force=True)
+        container = None
     if container is None:
         container = _create(host, ref)
         say(f"starting the course engine ({places.name()})")
@@ -181,20 +185,51 @@ def _create(host: DockerClient, ref: str) -> Container:
     shared = places.shared_dir()
     for folder in (places.socket_dir(), shared):
         folder.mkdir(parents=True, exist_ok=True)
+    workspaces = [arg for folder in _workspaces() for arg in ("-v", f"{folder}:{folder}")]
     places.socket_dir().chmod(0o700)  # the socket is the engine: only this user reaches it
     created = _docker(
         "create", "--name", places.name(), "--hostname", places.name(), "--label", f"{places.ROLE_LABEL}=engine",
         "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
         "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined", "--tmpfs", "/run",
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{places.volume()}:/var/lib/docker",
-        "-v", f"{places.socket_dir()}:{Path(places.SOCKET_IN_ENGINE).parent}", "-v", f"{shared}:{shared}",
+        "-v", f"{places.socket_dir()}:{Path(places.SOCKET_IN_ENGINE).parent}", "-v", f"{shared}:{shared}", *workspaces,
+        "--label", f"{SHARES_LABEL}={_shares_text()}",
         "-e", f"MASTERY_GID={os.getgid()}", "-e", f"MASTERY_SHARED={shared}",
+        "--pids-limit", str(ENGINE_PIDS), "--memory", str(engine_memory()), "--memory-swap", str(engine_memory()),
         "--restart", "unless-stopped",  # the host's engine starts it again after a reboot
         ref, env=host_address().env())
     if created.returncode != 0:
         raise GraderError(f"The course engine's container could not be made: {created.stderr.strip()[-400:]}",
                           "Grade on your own engine instead (MASTERY_ENGINE=host), and tell us what your engine said.")
     return host.containers.get(created.stdout.strip())
+
+
+SHARES_LABEL = "io.mastery.course-engine.shares"
+ENGINE_PIDS = 32768  # processes for everything in the engine: ample for a class's stacks, a wall for a fork bomb
+
+
+def engine_memory() -> int:
+    """Three quarters of the host's memory for everything in the engine together, so that a runaway build or
+    container (whatever limits it escaped) leaves the host room to breathe."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 * 2**30
+    return total * 3 // 4
+
+
+def _workspaces() -> list[Path]:
+    """Host folders the learner works in, shared at the same path so that `docker run -v "$PWD":/app` in the
+    course's terminal mounts the learner's files, not an empty folder of the engine's: the labs' folder of
+    this checkout, and the folders in MASTERY_ENGINE_SHARES (separated by ':')."""
+    from graders.spec import REPO_ROOT
+
+    found = [REPO_ROOT / "labs"] + [Path(p) for p in os.environ.get("MASTERY_ENGINE_SHARES", "").split(":") if p]
+    return [folder.resolve() for folder in found if folder.is_dir()]
+
+
+def _shares_text() -> str:
+    return ":".join(str(folder) for folder in [places.shared_dir(), *_workspaces()])
 
 
 def _answers_within(container: Container, seconds: float) -> bool:
@@ -246,38 +281,37 @@ def _install_buildx(host: DockerClient, ref: str, say: Say) -> None:
 
 
 def seed_images(say: Say = print, refs: Iterable[str] | None = None) -> list[str]:
-    """Copy base images (the course's, by default) from the host's engine where the course engine lacks them
-    (or holds another build of them); returns the refs copied."""
+    """Copy base images (the course's, by default) from the host's engine where the course engine lacks them,
+    or holds a stand-in an older recipe made while the host's is current; returns the refs copied. An image
+    the course engine made or pulled itself is never replaced by the host's."""
+    from graders import engine, images
     from graders.labs import course_images
 
-    host = _host_client()
-    inner = _engine_client()
-    if inner is None:
+    host, course = host_address(), resolve(COURSE)
+    if _engine_client() is None:
         raise EngineUnavailable("The course engine does not answer.", "mastery engine start")
     wanted = []
     for ref in course_images() if refs is None else refs:
-        try:
-            host_id = host.images.get(ref).id
-        except docker.errors.ImageNotFound:
+        with engine.using(host):
+            there = images.status(ref)
+        if not there.present or there.stale:
             continue
-        try:
-            if inner.images.get(ref).id == host_id:
-                continue
-        except docker.errors.ImageNotFound:
-            pass
-        wanted.append(ref)
+        with engine.using(course):
+            here = images.status(ref)
+        if not here.present or here.stale:
+            wanted.append(ref)
     if not wanted:
         return []
     say(f"copying {len(wanted)} base image(s) into the course engine: {', '.join(wanted)}")
     save = subprocess.Popen(["docker", "save", *wanted], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**_clean_env(), **host_address().env()})
+                            env={**_clean_env(), **host.env()})
     load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True, timeout=1800,
-                          env={**_clean_env(), "DOCKER_HOST": places.url()})
+                          env={**_clean_env(), **course.env()})
     save.wait(timeout=60)
     if save.returncode != 0 or load.returncode != 0:
         why = (save.stderr.read().decode(errors="replace") if save.stderr else "") + load.stderr
         raise GraderError(f"Copying the base images into the course engine failed: {why.strip()[-400:]}",
-                          "Run `mastery images prepare` (it makes them in the course engine itself).")
+                          "Run `mastery --engine course images prepare` (it makes them in the course engine itself).")
     return wanted
 
 

@@ -6,7 +6,10 @@ socket=/run/mastery/docker.sock
 rm -f "$socket"  # a socket left by an engine that did not stop cleanly (a host reboot) would block dockerd
 # The engine's address on the host's bridge: Docker writes it next to the container's hostname.
 address=$(awk -v name="$(cat /etc/hostname)" '$2 == name { print $1; exit }' /etc/hosts)
-set -- --host "unix://$socket" --group "${MASTERY_GID:-0}" --cgroup-parent mastery-engine \
-  --label "io.mastery.published-host=${address:-127.0.0.1}" "$@"
+set -- --host "unix://$socket" --group "${MASTERY_GID:-0}" --label "io.mastery.published-host=${address:-127.0.0.1}" "$@"
+# Its containers' cgroups go below its own, so the limits the host's engine gave this container (memory,
+# processes) hold for everything that runs in it, build steps included: the second wall, for resources.
+own=$(awk -F: '$2 ~ /(^|,)pids(,|$)/ { print $3; exit }' /proc/self/cgroup)
+case "$own" in /?*) set -- --cgroup-parent "$own" "$@" ;; esac
 [ -n "${MASTERY_SHARED:-}" ] && set -- --label "io.mastery.shared-folder=$MASTERY_SHARED" "$@"
 exec dockerd "$@"
