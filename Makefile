@@ -47,10 +47,20 @@ course: setup
 TEST_WORKERS ?= 3
 # The engine the suite runs on: `host` (the docker command's own) or `course` (mastery engine start).
 TEST_ENGINE ?= host
+# Then a smoke pass on the other engine, so both paths stay working: a Dockerfile lab's solution, two of its
+# broken variants (a failed build, a server on loopback), the layer-cache check, a compose lab's solution.
+SMOKE_ENGINE ?= $(if $(filter course,$(TEST_ENGINE)),host,course)
+SMOKE := "tests/test_labs.py::test_solution_scores_full_marks[ml-api]" \
+	"tests/test_labs.py::test_broken_variant_fails_exactly_its_checks[ml-api-broken/no-build]" \
+	"tests/test_labs.py::test_broken_variant_fails_exactly_its_checks[ml-api-broken/localhost-bind]" \
+	"tests/test_labs.py::test_solution_scores_full_marks[first-image]" \
+	"tests/test_labs.py::test_solution_scores_full_marks[ds-stack]"
 test: setup
 	@status=0; \
 	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not alone" || status=$$?; \
 	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -m alone || status=$$?; \
+	echo "Smoke pass on the $(SMOKE_ENGINE) engine"; \
+	MASTERY_ENGINE=$(SMOKE_ENGINE) $(BIN)/python -m pytest -n 2 $(SMOKE) || status=$$?; \
 	exit $$status
 
 clean:

@@ -238,7 +238,7 @@ def _show_engine(state: course_control.EngineStatus) -> None:
 @engine_group.command(name="start")
 def engine_start() -> None:
     """Start the course engine (making its image first if needed); a no-op when it runs."""
-    _show_engine(course_control.start(_say))
+    _show_engine(course_control.start(_say, seed=course_images()))
 
 
 @engine_group.command(name="stop")
@@ -259,7 +259,7 @@ def engine_status() -> None:
 @click.confirmation_option(prompt="Remove every image, container, volume and build cache in the course engine?")
 def engine_reset() -> None:
     """Throw away everything in the course engine and start it clean (the base images come back)."""
-    _show_engine(course_control.reset(_say))
+    _show_engine(course_control.reset(_say, seed=course_images()))
 
 
 @main.group(name="images")

@@ -159,7 +159,7 @@ def scratch_dir() -> str | None:
     machine where it has one, else the system's temporary folder (None)."""
     try:
         shared = site().shared_folder
-    except EngineUnavailable:  # nothing can be mounted then; the run says so when it reaches the engine
+    except Exception:  # no engine, or none that says: the run reports that itself when it reaches the engine
         return None
     if shared is None:
         return None

@@ -201,13 +201,13 @@ def built(sample: Sample) -> Any:
 
 def run_sample(sample: Sample, tag: str) -> str:
     """Run the image as the page says; return what it printed (and for servers, what the probe saw)."""
-    from graders.engine import client
+    from graders.engine import client, site
 
     http = sample.spec.get("http")
     # The image's own HEALTHCHECK, probed every 0.5 s instead of its declared interval.
     container = client().containers.create(tag, labels={SAMPLE_LABEL: "1"}, mem_limit="1g",
                                            healthcheck={"interval": 500_000_000},
-                                           ports={f"{http['port']}/tcp": ("127.0.0.1",)} if http else None)
+                                           ports={f"{http['port']}/tcp": (site().publish_on,)} if http else None)
     try:
         try:
             container.start()

@@ -105,9 +105,8 @@ def status() -> EngineStatus:
                         published_host=labels.get(places.PUBLISHED_HOST_LABEL, ""))
 
 
-def start(say: Say = print, seed: Iterable[str] | None = None) -> EngineStatus:
-    """Start it, or do nothing where it runs and answers; `seed`: the base images to copy in (default: the
-    course's)."""
+def start(say: Say = print, seed: Iterable[str] = ()) -> EngineStatus:
+    """Start it, or do nothing where it runs and answers; `seed`: the base images to copy in from the host."""
     host = _host_client()
     ref = _image(host, say)
     container = _container(host)
@@ -153,7 +152,7 @@ def stop(say: Say = print) -> EngineStatus:
     return status()
 
 
-def reset(say: Say = print, seed: Iterable[str] | None = None) -> EngineStatus:
+def reset(say: Say = print, seed: Iterable[str] = ()) -> EngineStatus:
     """Throw the engine's state away (every image, container, volume and build cache in it) and start clean;
     the course's base images come back from the host's engine."""
     host = _host_client()
@@ -280,18 +279,17 @@ def _install_buildx(host: DockerClient, ref: str, say: Say) -> None:
     mark.write_text(ref)
 
 
-def seed_images(say: Say = print, refs: Iterable[str] | None = None) -> list[str]:
-    """Copy base images (the course's, by default) from the host's engine where the course engine lacks them,
-    or holds a stand-in an older recipe made while the host's is current; returns the refs copied. An image
-    the course engine made or pulled itself is never replaced by the host's."""
+def seed_images(say: Say, refs: Iterable[str]) -> list[str]:
+    """Copy base images from the host's engine where the course engine lacks them, or holds a stand-in an
+    older recipe made while the host's is current; returns the refs copied. An image the course engine made
+    or pulled itself is never replaced by the host's."""
     from graders import engine, images
-    from graders.labs import course_images
 
     host, course = host_address(), resolve(COURSE)
     if _engine_client() is None:
         raise EngineUnavailable("The course engine does not answer.", "mastery engine start")
     wanted = []
-    for ref in course_images() if refs is None else refs:
+    for ref in refs:
         with engine.using(host):
             there = images.status(ref)
         if not there.present or there.stale:
