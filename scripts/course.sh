@@ -7,12 +7,12 @@ export PATH="$PWD/.venv/bin:$PATH"
 DOCS_PORT=${DOCS_PORT:-8000}
 LAB_PORT=${LAB_PORT:-8888}
 
-# The course engine (Docker Engine 28 in a container; mastery engine --help) unless you chose another engine
-# (MASTERY_ENGINE=host, a context or a URL). JupyterLab's terminals inherit DOCKER_CONTEXT, so `docker` there
-# talks to the same engine as the grader.
+# The course engine (Docker Engine 28 in a container; mastery engine --help), which grading uses, unless you
+# chose another engine (MASTERY_ENGINE=host, a context or a URL). JupyterLab's terminals keep your own docker
+# for now: a port the lessons publish on 127.0.0.1 inside the course engine is out of your browser's reach
+# (`docker context use mastery` switches a terminal over by hand).
 if [ -z "${MASTERY_ENGINE:-}" ] || [ "$MASTERY_ENGINE" = course ]; then
   mastery engine start
-  export DOCKER_CONTEXT=mastery
 fi
 
 python -m http.server "$DOCS_PORT" --bind 127.0.0.1 --directory site >/dev/null 2>&1 &
