@@ -42,11 +42,14 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
+        client = docker.from_env(environment=host.env())
+        dangling = {v.name for v in client.volumes.list(filters={"dangling": True})}
         try:
             control.start(lambda _: None, seed=SEED)
+            # Copying buildx out of the image made a container whose VOLUME outlived it, once per start.
+            assert {v.name for v in client.volumes.list(filters={"dangling": True})} <= dangling
             yield {**env, **host.env()}
         finally:
-            client = docker.from_env(environment=host.env())
             for remove in (lambda: client.containers.get(NAME).remove(force=True),
                            lambda: client.volumes.get(places.volume()).remove(force=True)):
                 with contextlib.suppress(docker.errors.NotFound):

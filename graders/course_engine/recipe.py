@@ -95,4 +95,5 @@ def copy_buildx(ref: str, host_env: Mapping[str, str], target: Path) -> None:
         if copied.returncode != 0:
             raise ImageError(f"Could not copy buildx out of the course engine image: {copied.stderr.strip()[-300:]}")
     finally:
-        subprocess.run(["docker", "rm", "-f", container], capture_output=True, env=dict(host_env), timeout=60)
+        # -v: the image declares VOLUME /var/lib/docker, so even a created container has an anonymous volume.
+        subprocess.run(["docker", "rm", "-f", "-v", container], capture_output=True, env=dict(host_env), timeout=60)
