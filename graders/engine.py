@@ -20,6 +20,7 @@ import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
 
+from graders.course_engine.places import PUBLISHED_HOST_LABEL, SHARED_FOLDER_LABEL
 from graders.engine_address import EngineAddress, resolve
 from graders.errors import EngineUnavailable
 
@@ -123,8 +124,6 @@ def site() -> EngineSite:
         known = _sites.get(chosen)
     if known is not None:
         return known
-    from graders.course_engine.places import PUBLISHED_HOST_LABEL, SHARED_FOLDER_LABEL
-
     labels = dict(item.split("=", 1) for item in client().info().get("Labels") or [] if "=" in item)
     host = labels.get(PUBLISHED_HOST_LABEL)
     shared = labels.get(SHARED_FOLDER_LABEL)

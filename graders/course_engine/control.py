@@ -22,6 +22,7 @@ from docker import DockerClient
 from docker.models.containers import Container
 
 from graders.course_engine import places, recipe
+from graders.engine import BUILDKIT_DEFAULT_FROM
 from graders.engine_address import COURSE, HOST, EngineAddress, resolve
 from graders.errors import EngineUnavailable, GraderError
 
@@ -101,7 +102,7 @@ def status() -> EngineStatus:
     labels = dict(item.split("=", 1) for item in made.info().get("Labels") or [] if "=" in item)
     major = int(str(version.get("Version", "0")).split(".")[0] or 0)
     return EngineStatus("running", url, version=str(version.get("Version", "")), api=str(version.get("ApiVersion", "")),
-                        builder="BuildKit" if major >= 23 else "legacy",
+                        builder="BuildKit" if major >= BUILDKIT_DEFAULT_FROM else "legacy",
                         published_host=labels.get(places.PUBLISHED_HOST_LABEL, ""))
 
 
