@@ -2,10 +2,11 @@
 
 For the ml-api solution, times (a) `mastery check ml-api DIR` as a learner runs it, and (b) the raw
 sequence by hand: docker build, docker run, poll GET /health until it answers, POST /predict, docker rm.
-Both run from this process, cold (build cache cleared) and warm, and the median of several runs is
-printed with the ratio. Target: warm check <= 1.3x raw.
+Both run from this process on the same engine (the one `mastery check` would grade on, or the one
+`--engine`/MASTERY_ENGINE names), with the builder the grader uses on it, cold (build cache cleared) and
+warm, and the median of several runs is printed with the ratio. Target: warm check <= 1.15x raw.
 
-    .venv/bin/python benchmarks/check_latency.py [--runs 5] [--cold-runs 1]
+    .venv/bin/python benchmarks/check_latency.py [--engine course|host] [--runs 5] [--cold-runs 1]
 """
 
 from __future__ import annotations
@@ -26,24 +27,37 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from graders import engine
 from graders.labs import get_lab
 from graders.labs.ml_api.spec import draw_flowers
 from graders.submission import materialize
 
 RAW_TAG = "mastery-bench/raw:latest"
-LEGACY = {**os.environ, "DOCKER_BUILDKIT": "0"}  # the builder `mastery check` uses for this lab
+
+
+def pin_engine(choice: str | None) -> str:
+    """Point this process, its docker commands and `mastery check` at one engine; say which, with its version
+    and builder. Both sides then build with the builder the grader uses there (BuildKit from Engine 23)."""
+    chosen = engine.use(choice)
+    os.environ.update(chosen.env())
+    os.environ["MASTERY_ENGINE"] = chosen.url
+    os.environ["DOCKER_BUILDKIT"] = "1" if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM else "0"
+    version = engine.client().version().get("Version", "?")
+    builder = "BuildKit" if os.environ["DOCKER_BUILDKIT"] == "1" else "legacy builder"
+    return f"engine {chosen.url} ({chosen.source}): Docker Engine {version}, {builder}"
 
 
 def sh(*argv: str) -> str:
-    return subprocess.run(argv, check=True, capture_output=True, text=True, env=LEGACY).stdout.strip()
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def raw_sequence(folder: Path) -> None:
     sh("docker", "build", "-q", "-t", RAW_TAG, str(folder))
-    cid = sh("docker", "run", "-d", "-p", "127.0.0.1::8080", RAW_TAG)
+    where = engine.site()  # the course engine publishes on its bridge address, a host engine on loopback
+    cid = sh("docker", "run", "-d", "-p", f"{where.publish_on}::8080", RAW_TAG)
     try:
         port = sh("docker", "port", cid, "8080/tcp").splitlines()[0].rsplit(":", 1)[1]
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://{where.published_host}:{port}"
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -89,9 +103,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="warm runs of each (median reported)")
     parser.add_argument("--cold-runs", type=int, default=1, help="cold runs of each (0 to skip)")
+    parser.add_argument("--engine", help="course, host, a context or a URL (default: the one mastery check uses)")
     args = parser.parse_args()
+    print(pin_engine(args.engine))
     spec = get_lab("ml-api")
-    folder = materialize(spec, into=Path(tempfile.mkdtemp(prefix="mastery-bench-")) / "ml-api")
+    folder = materialize(spec, into=Path(tempfile.mkdtemp(prefix="mastery-bench-", dir=engine.scratch_dir())) / "ml-api")
     try:
         rows = []
         for label, cold, runs in (("cold", True, args.cold_runs), ("warm", False, args.runs)):

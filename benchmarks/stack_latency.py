@@ -2,11 +2,11 @@
 
 For a compose lab's solution, times (a) `mastery check LAB DIR` and (b) what a person types to see the
 stack work: `docker compose up --build --wait`, then `docker compose down --volumes`. Both run from
-this process with the build cache warm; the median of several runs is printed with the ratio. The
-check does more than the raw pair (it recreates or scales the stack where the lab asks), so the ratio
-is the price of the checks, not only of the grader.
+this process on one engine (as in check_latency.py) with the build cache warm; the median of several
+runs is printed with the ratio. The check does more than the raw pair (it recreates or scales the
+stack where the lab asks), so the ratio is the price of the checks, not only of the grader.
 
-    .venv/bin/python benchmarks/stack_latency.py [--runs 3] [LAB ...]
+    .venv/bin/python benchmarks/stack_latency.py [--engine course|host] [--runs 3] [LAB ...]
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from check_latency import timed
+from check_latency import pin_engine, timed
 
+from graders import engine
 from graders.labs import get_lab
 from graders.submission import materialize
 
@@ -56,10 +57,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("labs", nargs="*", default=["secure-runtime", "troubleshooting", "ds-stack", "ml-pipeline"])
     parser.add_argument("--runs", type=int, default=3, help="warm runs of each (median reported)")
+    parser.add_argument("--engine", help="course, host, a context or a URL (default: the one mastery check uses)")
     args = parser.parse_args()
+    print(pin_engine(args.engine))
     print(f"{'lab':<16} {'runs':>4} {'up+down (s)':>12} {'mastery check (s)':>18} {'ratio':>6}")
     for lab in args.labs:
-        folder = materialize(get_lab(lab), into=Path(tempfile.mkdtemp(prefix="mastery-bench-")) / lab)
+        folder = materialize(get_lab(lab), into=Path(tempfile.mkdtemp(prefix="mastery-bench-", dir=engine.scratch_dir())) / lab)
         try:
             check = mastery_check(lab)
             raw_pair(folder)  # prime both caches once

@@ -157,6 +157,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         lines = watched.lines
         log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
         if watched.returncode != 0 or not iidfile.exists():
+            log_tail = failed_step_tail(lines) or log_tail
             summary = _failure_summary(lines)
             chosen = build_limits(limits, memory_bytes)
             hint = (killed_step_hint(summary, chosen, client.builder)
@@ -166,6 +167,23 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
         image_id = iidfile.read_text().strip()
     return BuildResult(image_id=image_id, tag=tag, seconds=watched.seconds, log_tail=log_tail, builder=client.builder,
                        log="\n".join(lines) if full_log else "", note=(note.strip() or legacy_note))
+
+
+BUILDKIT_STEP_ERROR = re.compile(r"^#(\d+) ERROR: ")
+BUILDKIT_STEP_TIME = re.compile(r"^#\d+ (?:\d+\.\d+ )?")
+
+
+def failed_step_tail(lines: list[str]) -> str | None:
+    """BuildKit's log ends with a copy of the Dockerfile around the failing line, which can push the step's own
+    error (pip's `error: externally-managed-environment`, 20 lines above) out of the tail. The failing step's
+    output instead, without the step numbers and timestamps, then the final error line; None for the legacy
+    builder's log, whose last lines are already the step's."""
+    failed = next((m.group(1) for line in reversed(lines) if (m := BUILDKIT_STEP_ERROR.match(line))), None)
+    if failed is None:
+        return None
+    step = [BUILDKIT_STEP_TIME.sub("", line, count=1) for line in lines if line.startswith(f"#{failed} ")]
+    final = next((line for line in reversed(lines) if line.startswith("ERROR: ")), None)
+    return "\n".join([*step[-(LOG_TAIL_LINES - 1):], *([final] if final else [])])
 
 
 UNREACHABLE_FRONTEND = re.compile(r"resolve (?:image config|source metadata) for (\S*docker/dockerfile[^\s:]*(?::[\w.-]+)?)")

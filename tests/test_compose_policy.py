@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import compose_model, front
+from graders import compose_model, engine, front
 from graders.build import compose_build_flags
 from graders.compose_model import Refused
 from graders.compose_policy import refusals
@@ -197,9 +197,11 @@ def test_the_grader_runs_a_contained_copy(tmp_path: Path) -> None:
     app = model["services"]["app"]
     assert model["name"] == "mastery-lab-run1"
     assert "container_name" not in app and app["image"] == "mastery-grade/lab-app:run1"
-    # No fixed port, and none on the learner's container: the grader's front publishes an ephemeral one on loopback.
+    # No fixed port, and none on the learner's container: the grader's front publishes an ephemeral one where this
+    # machine reaches the engine's ports (loopback for a local engine, the course engine's bridge address).
     assert "ports" not in app and front.forwards_of(model["services"][front.FRONT]) == [front.Forward("app", 8000, front.FIRST_PORT)]
-    assert model["services"][front.FRONT]["ports"][0]["host_ip"] == "127.0.0.1"
+    assert model["services"][front.FRONT]["ports"][0]["host_ip"] == engine.site().publish_on
+    assert engine.site().publish_on in {"127.0.0.1", engine.site().published_host}
     assert model["services"][front.FRONT]["ports"][0]["published"] == ""
     assert app["labels"]["io.mastery.run"] == "run1"
     assert app["healthcheck"]["interval"] == "500ms" and app["healthcheck"]["test"] == ["CMD", "true"]

@@ -6,13 +6,16 @@ GPU host proves the driver (graders/labs/gpu_training/TEST-NOTES.md)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lab_proofs import solution_scores_full_marks, variant_fails_exactly_its_checks
 
+from graders import engine
 from graders.checks import gpu
 from graders.doctor import diagnose
 from graders.labs import all_labs
@@ -25,16 +28,21 @@ SCRIPT = Path(__file__).parents[1] / "scripts" / "fake-gpu-driver.sh"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stand_in_driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("fake-gpu")
-    made = subprocess.run(["bash", str(SCRIPT), str(folder)], capture_output=True, text=True, timeout=600)
-    assert made.returncode == 0, made.stderr
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MASTERY_NVIDIA_HOME", str(folder / "nvidia"))
-        patch.setenv("MASTERY_NVIDIA_DEVICES", str(folder / "dev"))
+def stand_in_driver() -> Iterator[Path]:
+    # In the folder the engine sees at the same path (the course engine's shared folder), since the grader
+    # hands the engine these device nodes and this driver folder by their paths.
+    folder = Path(tempfile.mkdtemp(prefix="mastery-fake-gpu-", dir=engine.scratch_dir()))
+    try:
+        made = subprocess.run(["bash", str(SCRIPT), str(folder)], capture_output=True, text=True, timeout=600)
+        assert made.returncode == 0, made.stderr
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("MASTERY_NVIDIA_HOME", str(folder / "nvidia"))
+            patch.setenv("MASTERY_NVIDIA_DEVICES", str(folder / "dev"))
+            gpu.gpu_mode.cache_clear()
+            yield folder
+    finally:
         gpu.gpu_mode.cache_clear()
-        yield folder
-    gpu.gpu_mode.cache_clear()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_grader_hands_devices_over() -> None:

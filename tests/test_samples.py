@@ -248,7 +248,12 @@ def run_sample(sample: Sample, tag: str) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("sample", ENGINE_SAMPLES, ids=lambda s: s.rel)
 def test_sample_builds_and_runs_as_the_page_says(sample: Sample) -> None:
+    from graders import engine
+
     spec = sample.spec
+    if spec.get("fails_at") and engine.major_version() < engine.BUILDKIT_DEFAULT_FROM:
+        pytest.skip(f"the pages quote what the course engine (Engine 28, BuildKit) prints; this engine is "
+                    f"{engine.major_version()}.x, whose messages differ: run with MASTERY_ENGINE=course")
     if spec.get("fails_at") == "build":
         with pytest.raises(BuildFailed) as failure, built(sample):
             pass
@@ -267,6 +272,20 @@ def test_sample_builds_and_runs_as_the_page_says(sample: Sample) -> None:
 COMPOSE_UP = [s for s in ALL if s.kind == "compose" and s.spec.get("up")]
 
 
+def loopback_status(port: int, path: str) -> int | str:
+    """The HTTP status at 127.0.0.1:PORT of the engine's machine, where the lessons publish: from here for an
+    engine on this machine; for the course engine (its own loopback, which this machine cannot reach), from a
+    container on the engine's host network."""
+    url = f"http://127.0.0.1:{port}{path}"
+    if engine_host() == "127.0.0.1":
+        return requests.get(url, timeout=10).status_code
+    code, out = run(["docker", "run", "--rm", "--network", "host", "--label", f"{SAMPLE_LABEL}=1", "python:3.13-slim",
+                     "python", "-c", "import sys, urllib.request, urllib.error\n"
+                     "try: print(urllib.request.urlopen(sys.argv[1], timeout=10).status)\n"
+                     "except urllib.error.HTTPError as e: print(e.code)", url])
+    return int(out.splitlines()[-1]) if code == 0 and out.splitlines()[-1].isdigit() else out
+
+
 @pytest.mark.engine
 @pytest.mark.slow
 @pytest.mark.parametrize("sample", COMPOSE_UP, ids=lambda s: s.rel)
@@ -281,8 +300,8 @@ def test_compose_sample_comes_up_and_leaves_nothing(sample: Sample) -> None:
         assert code == 0, out
         probe = sample.spec.get("http")
         if probe:
-            response = requests.get(f"http://127.0.0.1:{probe['port']}{probe['path']}", timeout=10)
-            assert response.status_code == probe.get("status", 200), response.text
+            status = loopback_status(probe["port"], probe["path"])
+            assert status == probe.get("status", 200), f"GET {probe['path']} on 127.0.0.1:{probe['port']}: {status}"
     finally:
         run([*base, "down", "--volumes", "--rmi", "local", "--remove-orphans"], cwd=sample.path.parent, timeout=300)
     flt = {"label": f"com.docker.compose.project={project}"}

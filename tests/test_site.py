@@ -180,9 +180,9 @@ MISTAKES: dict[str, tuple[frozenset[str], str]] = {
     "serving-a-model/wrong-curl-healthcheck.Dockerfile":
         (frozenset({"healthcheck_tools_present"}), "/bin/sh: 1: curl: not found"),
     "serving-a-model/wrong-missing-artifact.Dockerfile":
-        (frozenset({"copied_files_exist"}), "COPY failed: file not found in build context"),
+        (frozenset({"copied_files_exist"}), '"/vocabulary.json": not found'),
     "serving-a-model/wrong-layer-order.Dockerfile":
-        (frozenset({"dependencies_before_code"}), "Using cache"),
+        (frozenset({"dependencies_before_code"}), "`CACHED`"),
 }
 
 
@@ -419,21 +419,3 @@ def test_wrong_bind_is_healthy_but_unreachable(engine: Any) -> None:
         urllib.request.urlopen(_url(container, "/health"), timeout=5)
 
 
-@pytest.mark.engine
-@pytest.mark.slow
-def test_wrong_missing_artifact_stops_the_build(engine: Any) -> None:
-    import docker.errors
-
-    with pytest.raises(docker.errors.BuildError) as failure:
-        engine.images.build(path=str(SAMPLES / "serving-a-model"),
-                            dockerfile="wrong-missing-artifact.Dockerfile",
-                            tag="mastery-test/text-stats:wrong-missing", rm=True, forcerm=True,
-                            labels={SAMPLE_LABEL: "site"})
-    # The steps before the failing COPY stay behind as untagged images: remove the last one, and with it
-    # its untagged parents that nothing else uses.
-    steps = [m.group(1) for chunk in failure.value.build_log
-             for m in re.finditer(r"---> ([0-9a-f]{12})\b", chunk.get("stream", ""))]
-    if steps:
-        with contextlib.suppress(docker.errors.APIError):  # something else was built on it: leave it
-            engine.images.remove(steps[-1])
-    assert "file not found in build context" in str(failure.value)
