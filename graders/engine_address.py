@@ -80,7 +80,7 @@ def resolve(explicit: str | None = None, environ: dict[str, str] | None = None) 
             raise UsageError(f"`{choice}` is neither an engine URL (unix://, tcp://, ssh://) nor a Docker context here.",
                              "Give a URL, a context `docker context ls` lists, `course` (the course engine) or `host`.")
         return named
-    if environ.get("DOCKER_HOST"):
+    if environ.get("DOCKER_HOST") and not (choice == HOST and environ["DOCKER_HOST"] == places.url(environ)):
         return EngineAddress(environ["DOCKER_HOST"], "DOCKER_HOST", tls, certs)
     if environ.get("DOCKER_CONTEXT") and not (choice == HOST and environ["DOCKER_CONTEXT"] == course_context):
         return _context_endpoint(environ, environ["DOCKER_CONTEXT"]) or EngineAddress(DEFAULT_URL, "default")

@@ -362,8 +362,9 @@ def test_sigterm_to_a_kernel_grading_in_a_cell_cleans_up(tmp_path: Path, registr
 
 
 def scratch(run_id: str) -> list[Path]:
-    """The folders a run made under the temporary folder (its staged copy, a volume folder)."""
-    return sorted(Path(tempfile.gettempdir()).glob(f"mastery-*-{run_id}-*"))
+    """The folders a run made where its scratch goes (its staged copy, a volume folder): the folder the engine
+    shares with this machine, else the temporary folder."""
+    return sorted(Path(engine.scratch_dir() or tempfile.gettempdir()).glob(f"mastery-*-{run_id}-*"))
 
 
 @pytest.mark.engine

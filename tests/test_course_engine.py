@@ -40,7 +40,8 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     env = {"MASTERY_ENGINE_NAME": NAME, "MASTERY_STATE_DIR": str(state), "DOCKER_CONFIG": str(config)}
     host = resolve(HOST)
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
+        # The suite may run on the course engine (conftest pins DOCKER_HOST to it); this instance runs on the host's.
+        for key, value in {**env, **host.env()}.items():
             patch.setenv(key, value)
         client = docker.from_env(environment=host.env())
         dangling = {v.name for v in client.volumes.list(filters={"dangling": True})}

@@ -85,7 +85,7 @@ class Scene:
         container = client().containers.create(
             image, command, name=self.name(role) if role else None, environment=env or {}, labels=self.labels,
             network=self.network.name, volumes={volume: {"bind": PGDATA, "mode": "rw"}} if volume else None,
-            ports={f"{publish}/tcp": ("127.0.0.1", None)} if publish else None)
+            ports={f"{publish}/tcp": (engine.site().publish_on, None)} if publish else None)
         for folder, members in (files or {}).items():
             assert container.put_archive(folder, _tar(members))
         container.start()
@@ -238,7 +238,7 @@ def test_mlflow_tracks_a_run_in_postgres(no_leftovers: None) -> None:
         server = sc.start(tracking, ["mlflow", "server", "--backend-store-uri", store, "--host", "0.0.0.0", "--port", "5000"],
                           role="mlflow", publish=5000)
         server.reload()
-        api = f"http://127.0.0.1:{server.ports['5000/tcp'][0]['HostPort']}"
+        api = f"http://{engine.site().published_host}:{server.ports['5000/tcp'][0]['HostPort']}"
         wait_until("MLflow answering /health", lambda: _answers(f"{api}/health"), MLFLOW_READY_S, server)
 
         experiment = _post(api, "experiments/create", {"name": f"stand-in-proof-{sc.run_id}"})["experiment_id"]

@@ -250,7 +250,9 @@ def _docker(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    """The environment of a docker command on the host's engine: the same engine as _host_client's."""
+    cleared = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    return {**cleared, **host_address().env()}
 
 
 def _register_context() -> None:
