@@ -6,6 +6,7 @@ instead of running (a broken build costs the runtime checks too, and says so).
 
 from __future__ import annotations
 
+import concurrent.futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from graders.container import Readiness, RunningContainer, RunResult
 from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 from graders.engine import config_env
 from graders.engine_address import EngineAddress
+from graders.health_probe import Verdict
 from graders.spec import LabSpec
 from graders.stack import Stack
 
@@ -55,6 +57,9 @@ class GradingContext:
     stack_seconds: float = 0.0  # how long `up --wait` took
     blockers: dict[Phase, Blocker] = field(default_factory=dict)
     runtime_deadline: float | None = None  # time.monotonic() by which start and the runtime checks must end
+    # The image's HEALTHCHECK run in an idle copy (graders/health_probe.py), started while the container becomes
+    # healthy: it needs only the image, and it is off the learner's wait.
+    idle_health: concurrent.futures.Future[Verdict] | None = None
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -4,6 +4,7 @@ the process's engine instead."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextvars
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -21,3 +22,12 @@ def in_this_context(fn: Callable[P, R]) -> Callable[P, R]:
         return context.run(fn, *args, **kwargs)
 
     return run
+
+
+def in_background(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[R]:
+    """Start fn(*args) now, in a thread of its own with the caller's context; its result when `.result()` asks."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mastery-background")
+    try:
+        return pool.submit(in_this_context(fn), *args, **kwargs)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with fn; nothing else is ever queued

@@ -45,8 +45,9 @@ def becomes_healthy(points: float, name: str = "becomes_healthy") -> Check:
         became = (f"The container became healthy after {readiness.seconds:.1f} s "
                   f"(probed every {ctx.spec.limits.health_interval_s:g} s by the grader)")
         assert ctx.build is not None
-        verdict = health_probe.without_the_app(ctx.build.image_id, ctx.image_attrs.get("Config", {}).get("Healthcheck") or {},
-                                               run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits)
+        verdict = (ctx.idle_health.result() if ctx.idle_health is not None else
+                   health_probe.without_the_app(ctx.build.image_id, ctx.image_attrs.get("Config", {}).get("Healthcheck") or {},
+                                                run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits))
         if verdict.passes_without_app:
             return Outcome.failed(
                 f"{became}, but its HEALTHCHECK passes without the app: in a copy of the container where the app never "

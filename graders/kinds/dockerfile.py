@@ -12,7 +12,7 @@ from pathlib import Path
 
 import docker.errors
 
-from graders import build_fence, disk_budget, engine, engine_locks, images, netpolicy, staging
+from graders import build_fence, disk_budget, engine, engine_locks, health_probe, images, netpolicy, staging, threads
 from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.check_model import Need, Phase
 from graders.container import health_override, run_to_completion, start_container, wait_ready
@@ -25,6 +25,7 @@ from graders.labels import image_tag, run_labels, scratch_prefix
 from graders.spec import LabSpec, RunMode
 
 log = logging.getLogger("graders")
+IDLE_HEALTH_WAIT_S = 30.0  # the idle copy's own deadline is 10 s; past this the sweep removes it anyway
 
 
 def _parse(ctx: GradingContext, say: Progress) -> None:
@@ -128,6 +129,10 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         elif ctx.container.state().get("OOMKilled"):
             ctx.blockers[Phase.RUNTIME] = Blocker("start", *(ctx.container.diagnose() or ("Out of memory.", "")))
         return
+    if health:  # the idle copy's verdict (checks/health.py) needs only the image: it runs while we wait
+        ctx.idle_health = threads.in_background(
+            health_probe.without_the_app, ctx.build.image_id, ctx.image_attrs.get("Config", {}).get("Healthcheck") or {},
+            labels, limits)
     say("Waiting for the container to become healthy" if health else "Waiting for the port to open")
     ctx.readiness = wait_ready(ctx.container, limits.health_budget_s, expects_health=health is not None)
     if ctx.readiness.fatal:
@@ -138,6 +143,9 @@ def _start(ctx: GradingContext, say: Progress) -> None:
 
 def _teardown(ctx: GradingContext) -> None:
     """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
+    if ctx.idle_health is not None:  # its copy of the image goes before the image does
+        with contextlib.suppress(Exception):
+            ctx.idle_health.result(timeout=IDLE_HEALTH_WAIT_S)
     if ctx.build_dir is not None:
         shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
     if ctx.container is not None:
