@@ -60,6 +60,8 @@ class GradingContext:
     # The image's HEALTHCHECK run in an idle copy (graders/health_probe.py), started while the container becomes
     # healthy: it needs only the image, and it is off the learner's wait.
     idle_health: concurrent.futures.Future[Verdict] | None = None
+    # The run's networks (the container's, and the front's where a port is published), made while the image builds.
+    networks: concurrent.futures.Future[tuple[str, str | None]] | None = None
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

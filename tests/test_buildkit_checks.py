@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from graders.build import failed_step_tail
 from graders.check_model import Phase
 from graders.checks.buildkit import _unique_blank_line, downloads_in, human, without_cache_mounts
 from graders.context import GradingContext
@@ -14,6 +15,7 @@ from graders.dockerfile_model import parse_dockerfile
 from graders.labs import get_lab
 from graders.results import Status
 from graders.submission import Variant, materialize, variants
+from graders.watch import LOG_TAIL_LINES
 
 SPEC = get_lab("buildkit")
 
@@ -124,3 +126,23 @@ def test_static_checks_fail_exactly_where_the_variant_says(variant: Variant | No
     static = [c for c in SPEC.checks if c.phase == Phase.STATIC]
     failed = {c.name for c in static if c.run(ctx).status is not Status.PASSED}
     assert failed == (set(variant.fails) if variant else set()) & {c.name for c in static}
+
+
+def test_a_failed_buildkit_build_shows_its_failing_step_not_the_dockerfile_excerpt() -> None:
+    """BuildKit ends its log with the Dockerfile around the failing line; pip's own error, 20 lines up, would
+    fall out of a plain tail. The failing step's lines come instead, without step numbers and timestamps."""
+    pip_box = [f"#7 1.106     line {n} of pip's explanation" for n in range(18)]
+    log = ["#6 [2/3] RUN true", "#6 DONE 0.1s", "#7 [3/3] RUN pip3 install numpy==2.3.5",
+           "#7 0.741 error: externally-managed-environment", *pip_box,
+           '#7 ERROR: process "/bin/sh -c pip3 install numpy==2.3.5" did not complete successfully: exit code: 1',
+           "------", " > [3/3] RUN pip3 install numpy==2.3.5:", *(f"1.106 {n}" for n in range(10)), "------",
+           "Dockerfile:9", "--------------------", "   9 | >>> RUN pip3 install numpy==2.3.5", "--------------------",
+           'ERROR: failed to build: failed to solve: process "/bin/sh -c pip3 install numpy==2.3.5" did not complete '
+           "successfully: exit code: 1"]
+    tail = failed_step_tail(log)
+    assert tail is not None
+    lines = tail.splitlines()
+    assert lines[0] == "[3/3] RUN pip3 install numpy==2.3.5" and lines[1] == "error: externally-managed-environment"
+    assert lines[-1].startswith("ERROR: failed to build") and not any("Dockerfile:9" in line for line in lines)
+    assert len(lines) <= LOG_TAIL_LINES
+    assert failed_step_tail(["Step 2/3 : RUN exit 3", "The command '/bin/sh -c exit 3' returned a non-zero code: 3"]) is None

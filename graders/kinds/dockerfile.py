@@ -25,7 +25,7 @@ from graders.labels import image_tag, run_labels, scratch_prefix
 from graders.spec import LabSpec, RunMode
 
 log = logging.getLogger("graders")
-IDLE_HEALTH_WAIT_S = 30.0  # the idle copy's own deadline is 10 s; past this the sweep removes it anyway
+BACKGROUND_WAIT_S = 60.0  # the idle copy's own deadline is 10 s, the engine API's 120 s
 
 
 def _parse(ctx: GradingContext, say: Progress) -> None:
@@ -57,8 +57,19 @@ def _stage(ctx: GradingContext) -> Path:
                                     "belong in the image."))
 
 
+def _networks(ctx: GradingContext) -> tuple[str, str | None]:
+    """Its own network, not the default bridge: it reaches nothing but itself (removed by the run's sweep); its
+    port is published by the grader's front, from a network of its own (graders/front.py)."""
+    labels = run_labels(ctx.run_id, ctx.spec.id)
+    network = netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=False, internet=ctx.spec.internet)
+    front_network = (netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=True, internet=False)
+                     if ctx.spec.port is not None else None)
+    return network, front_network
+
+
 def _build(ctx: GradingContext, say: Progress) -> None:
     say("Building the image")
+    ctx.networks = threads.in_background(_networks, ctx)  # they need nothing of the image: made while it builds
     assert ctx.dockerfile is not None
     tag = image_tag(ctx.spec.id, ctx.run_id)
     assert ctx.build_dir is not None
@@ -106,12 +117,7 @@ def _start(ctx: GradingContext, say: Progress) -> None:
         volume = (str(ctx.volume_dir), ctx.spec.volume)
     labels = run_labels(ctx.run_id, ctx.spec.id)
     try:
-        # Its own network, not the default bridge: it reaches nothing but itself (removed by the run's sweep);
-        # its port is published by the grader's front, from a network of its own (graders/front.py).
-        network = netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=False,
-                                               internet=ctx.spec.internet)
-        front_network = (netpolicy.create_run_network(ctx.run_id, ctx.spec.id, labels, publishes=True, internet=False)
-                         if ctx.spec.port is not None else None)
+        network, front_network = ctx.networks.result() if ctx.networks is not None else _networks(ctx)
         ctx.container = start_container(ctx.build.image_id, labels, limits, ctx.spec.port, health, env=env, volume=volume,
                                         network=network, front_network=front_network,
                                         dns=netpolicy.container_dns(internet=ctx.spec.internet))
@@ -143,9 +149,11 @@ def _start(ctx: GradingContext, say: Progress) -> None:
 
 def _teardown(ctx: GradingContext) -> None:
     """Remove the container, the image and the staged copy; the sweep catches anything a crash left labelled."""
-    if ctx.idle_health is not None:  # its copy of the image goes before the image does
-        with contextlib.suppress(Exception):
-            ctx.idle_health.result(timeout=IDLE_HEALTH_WAIT_S)
+    # What runs in the background ends before the sweep, or it could make a network (or a copy) after it.
+    for pending in (ctx.idle_health, ctx.networks):
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                pending.result(timeout=BACKGROUND_WAIT_S)
     if ctx.build_dir is not None:
         shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
     if ctx.container is not None:
