@@ -125,6 +125,25 @@ def legacy_builder_or_skip() -> None:
 
 
 @pytest.mark.engine
+def test_the_builder_is_the_engine_s_default_and_an_older_engine_is_named(tmp_path: Path) -> None:
+    """BuildKit on an engine from 23.0 (what the lessons' messages come from); before it the legacy builder, and
+    the build's note says why."""
+    (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo {nonce()}\n")
+    tag = image_tag(TINY.id, new_run_id())
+    try:
+        built = build_image(tmp_path, tmp_path / "Dockerfile", tag, {}, timeout_s=120, limits=TINY.limits)
+    finally:
+        engine.client().images.remove(tag, noprune=True)
+    major = engine.major_version()
+    if major >= engine.BUILDKIT_DEFAULT_FROM:
+        assert (built.builder, built.note) == ("buildkit", "")
+    else:
+        assert built.builder == "legacy"
+        assert built.note == (f"This Docker Engine ({major}.x) predates 23.0, where BuildKit became the default "
+                              "builder, so the grader used the legacy one.")
+
+
+@pytest.mark.engine
 def test_legacy_build_steps_run_under_the_limits(tmp_path: Path) -> None:
     """The step container itself says it: the memory limit, no swap beyond it, and the CPU quota (cgroup v1 or v2)."""
     legacy_builder_or_skip()
