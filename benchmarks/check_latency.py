@@ -41,7 +41,7 @@ def pin_engine(choice: str | None) -> str:
     chosen = engine.use(choice)
     os.environ.update(chosen.env())
     os.environ["MASTERY_ENGINE"] = chosen.url
-    os.environ["DOCKER_BUILDKIT"] = "1" if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM else "0"
+    os.environ["DOCKER_BUILDKIT"] = "1" if engine.buildkit_by_default() else "0"
     version = engine.client().version().get("Version", "?")
     builder = "BuildKit" if os.environ["DOCKER_BUILDKIT"] == "1" else "legacy builder"
     return f"engine {chosen.url} ({chosen.source}): Docker Engine {version}, {builder}"

@@ -127,7 +127,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             "Add data, model files and .git to .dockerignore: they do not belong in the image.")
     legacy_note = ""
     if not buildkit:
-        if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM:
+        if engine.buildkit_by_default():
             buildkit = True  # the engine's own default, and what the lessons' messages are captured from
         else:
             legacy_note = (f"This Docker Engine ({engine.major_version()}.x) predates {engine.BUILDKIT_DEFAULT_FROM}.0, "

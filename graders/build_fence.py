@@ -36,7 +36,7 @@ def unsupported() -> str | None:
 @functools.cache
 def _unsupported(_url: str) -> str | None:
     """Asked once per engine: its cgroup driver and version do not change while it runs."""
-    if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM:
+    if engine.buildkit_by_default():
         # Measured on Engine 28: BuildKit counts --cgroup-parent in each RUN step's cache key, so a fence per build
         # (a new cgroup each time) would rebuild every layer every time. There every build is BuildKit's, and its
         # walls are its time limits and the limits of the engine itself (the course engine's container).

@@ -41,7 +41,7 @@ def diagnose() -> list[Finding]:
         version = c.version()
         _, client_version = _run(["docker", "version", "--format", "{{.Client.Version}}"])  # the client only
         address = engine.address()
-        builder = ("BuildKit" if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM
+        builder = ("BuildKit" if engine.buildkit_by_default()
                    else "legacy, BuildKit where a Dockerfile needs it")
         findings.append(Finding("Docker Engine", True,
                                 f"server {version.get('Version')} (API {version.get('ApiVersion')}) at {address.url} "

@@ -153,6 +153,12 @@ def major_version() -> int:
 BUILDKIT_DEFAULT_FROM = 23  # Engine 23.0 made BuildKit the default builder
 
 
+def buildkit_by_default() -> bool:
+    """Whether the grading engine builds with BuildKit unless told otherwise (Engine 23.0 and later): the builder
+    the grader uses there, and the one whose messages the lessons quote."""
+    return major_version() >= BUILDKIT_DEFAULT_FROM
+
+
 def scratch_dir() -> str | None:
     """Where a run's scratch folders (staged copies, volume folders) go: the folder the engine shares with this
     machine where it has one, else the system's temporary folder (None)."""

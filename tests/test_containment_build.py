@@ -120,8 +120,8 @@ def cache_with_nonce(api: Any, marker: str, at_least: int) -> list[dict[str, Any
 def legacy_builder_or_skip() -> None:
     """The legacy builder's walls (limits on each step, step images of a failed build) exist only where the grader
     uses it: an engine older than 23. make test proves them in its pass on the host's engine."""
-    if (major := engine.major_version()) >= engine.BUILDKIT_DEFAULT_FROM:
-        pytest.skip(f"Engine {major}.x: the grader builds with BuildKit here, never with the legacy builder")
+    if engine.buildkit_by_default():
+        pytest.skip(f"Engine {engine.major_version()}.x: the grader builds with BuildKit here, never with the legacy builder")
 
 
 @pytest.mark.engine
@@ -134,12 +134,11 @@ def test_the_builder_is_the_engine_s_default_and_an_older_engine_is_named(tmp_pa
         built = build_image(tmp_path, tmp_path / "Dockerfile", tag, {}, timeout_s=120, limits=TINY.limits)
     finally:
         engine.client().images.remove(tag, noprune=True)
-    major = engine.major_version()
-    if major >= engine.BUILDKIT_DEFAULT_FROM:
+    if engine.buildkit_by_default():
         assert (built.builder, built.note) == ("buildkit", "")
     else:
         assert built.builder == "legacy"
-        assert built.note == (f"This Docker Engine ({major}.x) predates 23.0, where BuildKit became the default "
+        assert built.note == (f"This Docker Engine ({engine.major_version()}.x) predates 23.0, where BuildKit became the default "
                               "builder, so the grader used the legacy one.")
 
 

@@ -93,7 +93,7 @@ def test_failing_build_shows_the_log(tmp_path: Path, no_leftovers: None) -> None
     report = run(tmp_path, f"FROM python:3.13-slim\nRUN echo about-to-fail && exit 3\n{SERVER}\n")
     text = message(report, "image_builds")
     # BuildKit (Engine 23 and later) and the legacy builder word the step's failure differently.
-    failed_step = ("did not complete successfully: exit code: 3" if engine.major_version() >= engine.BUILDKIT_DEFAULT_FROM
+    failed_step = ("did not complete successfully: exit code: 3" if engine.buildkit_by_default()
                    else "returned a non-zero code: 3")
     assert failed_step in text and "about-to-fail" in text
 
