@@ -201,7 +201,6 @@ def test_the_grader_runs_a_contained_copy(tmp_path: Path) -> None:
     # machine reaches the engine's ports (loopback for a local engine, the course engine's bridge address).
     assert "ports" not in app and front.forwards_of(model["services"][front.FRONT]) == [front.Forward("app", 8000, front.FIRST_PORT)]
     assert model["services"][front.FRONT]["ports"][0]["host_ip"] == engine.site().publish_on
-    assert engine.site().publish_on in {"127.0.0.1", engine.site().published_host}
     assert model["services"][front.FRONT]["ports"][0]["published"] == ""
     assert app["labels"]["io.mastery.run"] == "run1"
     assert app["healthcheck"]["interval"] == "500ms" and app["healthcheck"]["test"] == ["CMD", "true"]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from graders import health_probe
 from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
-from graders.labels import run_labels
 from graders.results import Category
 
 
@@ -44,10 +42,9 @@ def becomes_healthy(points: float, name: str = "becomes_healthy") -> Check:
             return Outcome.failed(readiness.message, readiness.hint)
         became = (f"The container became healthy after {readiness.seconds:.1f} s "
                   f"(probed every {ctx.spec.limits.health_interval_s:g} s by the grader)")
-        assert ctx.build is not None
-        verdict = (ctx.idle_health.result() if ctx.idle_health is not None else
-                   health_probe.without_the_app(ctx.build.image_id, ctx.image_attrs.get("Config", {}).get("Healthcheck") or {},
-                                                run_labels(ctx.run_id, ctx.spec.id), ctx.spec.limits))
+        # Started by the Dockerfile kind with the container (graders/kinds/dockerfile.py), the only kind that runs one.
+        assert ctx.idle_health is not None, "no idle copy of the image was started"
+        verdict = ctx.idle_health.result()
         if verdict.passes_without_app:
             return Outcome.failed(
                 f"{became}, but its HEALTHCHECK passes without the app: in a copy of the container where the app never "

@@ -103,7 +103,8 @@ def _start(ctx: GradingContext, say: Progress) -> None:
     say("Starting the container")
     assert ctx.build is not None
     limits = ctx.spec.limits
-    health = health_override(ctx.image_attrs.get("Config", {}).get("Healthcheck"), limits)
+    declared = ctx.image_attrs.get("Config", {}).get("Healthcheck")
+    health = health_override(declared, limits)
     ctx.secret = secrets.token_hex(16)
     env = {key: value.replace("{secret}", ctx.secret) for key, value in ctx.spec.run_env}
     volume = None
@@ -136,9 +137,8 @@ def _start(ctx: GradingContext, say: Progress) -> None:
             ctx.blockers[Phase.RUNTIME] = Blocker("start", *(ctx.container.diagnose() or ("Out of memory.", "")))
         return
     if health:  # the idle copy's verdict (checks/health.py) needs only the image: it runs while we wait
-        ctx.idle_health = threads.in_background(
-            health_probe.without_the_app, ctx.build.image_id, ctx.image_attrs.get("Config", {}).get("Healthcheck") or {},
-            labels, limits)
+        ctx.idle_health = threads.in_background(health_probe.without_the_app, ctx.build.image_id, declared or {},
+                                                labels, limits)
     say("Waiting for the container to become healthy" if health else "Waiting for the port to open")
     ctx.readiness = wait_ready(ctx.container, limits.health_budget_s, expects_health=health is not None)
     if ctx.readiness.fatal:
