@@ -255,6 +255,30 @@ def engine_status() -> None:
     sys.exit(0 if state.state == "running" else 1)
 
 
+@engine_group.command(name="forward")
+def engine_forward() -> None:
+    """Reach the course engine's published ports at 127.0.0.1 on this machine, as they come and go (Ctrl-C
+    stops). `make course` runs it for you."""
+    import asyncio
+    import signal
+
+    from graders.course_engine.port_forward import forward
+
+    state = course_control.status()
+    if state.state != "running":
+        _show_engine(state)
+        sys.exit(1)
+    out.print("Forwarding the course engine's published ports to 127.0.0.1 (Ctrl-C stops).")
+
+    async def until_stopped() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await forward(lambda line: out.print(line, highlight=False, soft_wrap=True), stop)
+
+    asyncio.run(until_stopped())
+
+
 @engine_group.command(name="reset")
 @click.confirmation_option(prompt="Remove every image, container, volume and build cache in the course engine?")
 def engine_reset() -> None:

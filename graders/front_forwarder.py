@@ -18,7 +18,7 @@ CONNECT_TIMEOUT_S = 5.0
 CHUNK = 65536
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Copy one direction until its end, then pass the end on (a half-close, as the peer sent it)."""
     try:
         while data := await reader.read(CHUNK):
@@ -39,7 +39,7 @@ def _handler(host: str, port: int) -> Callable[[asyncio.StreamReader, asyncio.St
             client_writer.close()
             return
         try:
-            await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
+            await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
         finally:
             for writer in (upstream_writer, client_writer):
                 writer.close()

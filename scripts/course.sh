@@ -8,16 +8,23 @@ DOCS_PORT=${DOCS_PORT:-8000}
 LAB_PORT=${LAB_PORT:-8888}
 
 # The course engine (Docker Engine 28 in a container; mastery engine --help), which grading uses, unless you
-# chose another engine (MASTERY_ENGINE=host, a context or a URL). JupyterLab's terminals keep your own docker
-# for now: a port the lessons publish on 127.0.0.1 inside the course engine is out of your browser's reach
-# (`docker context use mastery` switches a terminal over by hand).
+# chose another engine (MASTERY_ENGINE=host, a context or a URL, or DOCKER_HOST/DOCKER_CONTEXT of your own). JupyterLab's terminals and notebooks then talk
+# to it too (DOCKER_CONTEXT), and `mastery engine forward` brings the ports it publishes to this machine's
+# 127.0.0.1, so the lessons' `curl localhost:8000` and your browser reach what you run there.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 if [ -z "${MASTERY_ENGINE:-}" ] || [ "$MASTERY_ENGINE" = course ]; then
   mastery engine start
+  if [ "${MASTERY_ENGINE:-}" = course ] || [ -z "${DOCKER_HOST:-}${DOCKER_CONTEXT:-}" ]; then
+    unset DOCKER_HOST
+    export DOCKER_CONTEXT=mastery MASTERY_ENGINE=course
+    mastery engine forward &
+    pids+=($!)
+  fi
 fi
 
 python -m http.server "$DOCS_PORT" --bind 127.0.0.1 --directory site >/dev/null 2>&1 &
-docs=$!
-trap 'kill $docs 2>/dev/null || true' EXIT
+pids+=($!)
 
 echo "Course site:  http://127.0.0.1:$DOCS_PORT/"
 echo "JupyterLab:   the URL with its token is printed below. Open labs/<lab>/<lab>.ipynb to start a lab."

@@ -4,13 +4,15 @@ and a stopped container, diagnosed when it hangs, and reset."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -19,7 +21,7 @@ from click.testing import CliRunner
 
 from graders import doctor, engine
 from graders.cli import main
-from graders.course_engine import control, places
+from graders.course_engine import control, places, port_forward
 from graders.engine_address import COURSE, HOST, resolve
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -79,6 +81,8 @@ def test_it_runs_engine_28_with_buildx_and_compose_2_40_and_a_second_start_does_
     assert _inner("version", "--format", "{{.Server.Version}}").stdout.startswith("28.")
     assert _inner("buildx", "version").returncode == 0
     assert "v2.40." in _inner("compose", "version").stdout
+    # Its MTU is the path's at most (measured: nested one level deeper, TLS to PyPI was reset at 1500).
+    assert _host("exec", NAME, "cat", "/sys/class/net/eth0/mtu").stdout.strip() == str(control.engine_mtu()) != "1500"
     # The grader resolves `course` to it, and reads where its ports are reached from the engine itself.
     chosen = resolve(COURSE)
     assert chosen.url == places.url() and chosen.source == f"context {NAME}"
@@ -167,3 +171,77 @@ def test_reset_throws_the_engine_s_state_away_and_brings_the_base_images_back(in
     assert control.reset(lambda _: None, seed=SEED).state == "running"
     assert "learner-data" not in _inner("volume", "ls", "--format", "{{.Name}}").stdout.split()
     assert set(_inner("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()) == set(SEED)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str, within_s: float = 30) -> int:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return int(answer.status)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def test_forward_brings_its_ports_to_this_machine_s_loopback_and_closes_them_when_they_go(
+        instance: dict[str, str]) -> None:
+    loopback, everywhere, taken = _free_port(), _free_port(), _free_port()
+    holder = socket.socket()  # something of this machine's own on `taken`: it keeps it
+    holder.bind(("127.0.0.1", taken))
+    holder.listen()
+    names = []
+    for name, publish in (("on-loopback", f"127.0.0.1:{loopback}:8000"), ("everywhere", f"{everywhere}:8000"),
+                          ("clashing", f"127.0.0.1:{taken}:8000")):
+        run = _inner("run", "-d", "--name", name, "-p", publish, "python:3.13-slim", "python3", "-m", "http.server", "8000")
+        assert run.returncode == 0, run.stderr
+        names.append(name)
+    lines: list[str] = []
+    seen: dict[str, dict[int, int]] = {}
+    state: dict[str, object] = {}
+
+    async def follow() -> None:
+        stop = asyncio.Event()
+        state["stop"], state["loop"] = stop, asyncio.get_running_loop()
+        await port_forward.forward(lines.append, stop, interval_s=0.3,
+                                   ready=lambda forwarder: seen.update(now=forwarder.local_ports))
+
+    follower = threading.Thread(target=asyncio.run, args=(follow(),))
+    follower.start()
+
+    def wait_for(predicate: Callable[[dict[int, int]], bool]) -> dict[int, int]:
+        deadline = time.monotonic() + 30
+        while not predicate(seen.get("now", {})):
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.1)
+        return seen["now"]
+
+    try:
+        forwards = wait_for(lambda now: {loopback, everywhere, taken} <= set(now))
+        assert forwards[loopback] == loopback and forwards[everywhere] == everywhere
+        assert forwards[taken] != taken
+        # Bound on the engine's loopback (through socat in the engine) or on all its addresses (directly).
+        for port in (loopback, everywhere, forwards[taken]):
+            assert _get(f"http://127.0.0.1:{port}/") == 200
+        assert f"127.0.0.1:{taken} is taken on this machine, so port {taken} of clashing (course engine) is at " \
+               f"http://127.0.0.1:{forwards[taken]}" in lines
+        _inner("rm", "-f", *names)
+        names.clear()
+        wait_for(lambda now: not now)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", loopback), timeout=3).close()
+        assert f"http://127.0.0.1:{loopback} closed: on-loopback no longer publishes port {loopback}" in lines
+    finally:
+        if "loop" in state:
+            state["loop"].call_soon_threadsafe(state["stop"].set)  # type: ignore[attr-defined]
+        follower.join(timeout=30)
+        holder.close()
+        if names:
+            _inner("rm", "-f", *names)

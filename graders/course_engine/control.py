@@ -194,7 +194,7 @@ def _create(host: DockerClient, ref: str) -> Container:
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{places.volume()}:/var/lib/docker",
         "-v", f"{places.socket_dir()}:{Path(places.SOCKET_IN_ENGINE).parent}", "-v", f"{shared}:{shared}", *workspaces,
         "--label", f"{SHARES_LABEL}={_shares_text()}",
-        "-e", f"MASTERY_GID={os.getgid()}", "-e", f"MASTERY_SHARED={shared}",
+        "-e", f"MASTERY_GID={os.getgid()}", "-e", f"MASTERY_SHARED={shared}", "-e", f"MASTERY_MTU={engine_mtu()}",
         "--pids-limit", str(ENGINE_PIDS), "--memory", str(engine_memory()), "--memory-swap", str(engine_memory()),
         "--restart", "unless-stopped",  # the host's engine starts it again after a reboot
         ref, env=host_address().env())
@@ -216,6 +216,30 @@ def engine_memory() -> int:
     except (ValueError, OSError):
         return 8 * 2**30
     return total * 3 // 4
+
+
+ENGINE_MTU_CEILING = 1400  # under the MTU of common VPNs and cloud overlays (1420-1460); costs a few % of throughput
+
+
+def engine_mtu(environ: dict[str, str] | None = None) -> int:
+    """The MTU the engine gives itself: MASTERY_ENGINE_MTU, else the smallest of this machine's default routes'
+    interfaces and a ceiling. Measured: in a container on a host whose link has MTU 1400, every TLS handshake
+    from the engine to PyPI was reset until the engine's own MTU was 1400."""
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get("MASTERY_ENGINE_MTU"):
+        return int(environ["MASTERY_ENGINE_MTU"])
+    return min([ENGINE_MTU_CEILING, *_default_route_mtus()])
+
+
+def _default_route_mtus() -> list[int]:
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/route").read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 1 and fields[1] == "00000000":
+                with contextlib.suppress(OSError, ValueError):
+                    found.append(int(Path(f"/sys/class/net/{fields[0]}/mtu").read_text()))
+    return found
 
 
 def _workspaces() -> list[Path]:
@@ -246,10 +270,10 @@ def _answers_within(container: Container, seconds: float) -> bool:
 
 def _docker(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**_clean_env(), **(env or {})})
+                          env={**host_env(), **(env or {})})
 
 
-def _clean_env() -> dict[str, str]:
+def host_env() -> dict[str, str]:
     """The environment of a docker command on the host's engine: the same engine as _host_client's."""
     cleared = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
     return {**cleared, **host_address().env()}
@@ -305,9 +329,9 @@ def seed_images(say: Say, refs: Iterable[str]) -> list[str]:
         return []
     say(f"copying {len(wanted)} base image(s) into the course engine: {', '.join(wanted)}")
     save = subprocess.Popen(["docker", "save", *wanted], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**_clean_env(), **host.env()})
+                            env={**host_env(), **host.env()})
     load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True, timeout=1800,
-                          env={**_clean_env(), **course.env()})
+                          env={**host_env(), **course.env()})
     save.wait(timeout=60)
     if save.returncode != 0 or load.returncode != 0:
         why = (save.stderr.read().decode(errors="replace") if save.stderr else "") + load.stderr

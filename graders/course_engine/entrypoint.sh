@@ -11,5 +11,12 @@ set -- --host "unix://$socket" --group "${MASTERY_GID:-0}" --label "io.mastery.p
 # processes) hold for everything that runs in it, build steps included: the second wall, for resources.
 own=$(awk -F: '$2 ~ /(^|,)pids(,|$)/ { print $3; exit }' /proc/self/cgroup)
 case "$own" in /?*) set -- --cgroup-parent "$own" "$@" ;; esac
+# Its own MTU no larger than the path's: inside a VM or a container (Docker Desktop, a CI runner) path MTU
+# discovery does not reach this engine, and a packet larger than the path (a TLS handshake to PyPI) is reset.
+# What runs inside gets its "fragmentation needed" from this hop instead, where it does arrive.
+if [ -n "${MASTERY_MTU:-}" ]; then
+  dev=$(ip route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+  ip link set dev "${dev:-eth0}" mtu "$MASTERY_MTU" || echo "mastery-engine: could not set the MTU to $MASTERY_MTU" >&2
+fi
 [ -n "${MASTERY_SHARED:-}" ] && set -- --label "io.mastery.shared-folder=$MASTERY_SHARED" "$@"
 exec dockerd "$@"
