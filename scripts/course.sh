@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Opens the course: the docs site on http://127.0.0.1:8000 and JupyterLab with the labs on :8888.
+# Opens the course: the docs site on http://127.0.0.1:8008 (8000 is the lessons' own) and JupyterLab with the labs on :8888.
 # Run it through `make course`, which sets everything up first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-DOCS_PORT=${DOCS_PORT:-8000}
+DOCS_PORT=${DOCS_PORT:-8008}
 LAB_PORT=${LAB_PORT:-8888}
 
 # The course engine (Docker Engine 28 in a container; mastery engine --help), which grading uses, unless you

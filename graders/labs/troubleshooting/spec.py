@@ -14,7 +14,7 @@ from graders.spec import LabSpec
 
 # What `make course` keeps listening while a learner works (scripts/course.sh): a stack that publishes one
 # of these fails on the learner's machine, though never in the grader's run.
-COURSE_PORTS = {8000: "the course site (`make course`)", 8888: "the course's JupyterLab (`make course`)"}
+COURSE_PORTS = {8008: "the course site (`make course`)", 8888: "the course's JupyterLab (`make course`)"}
 
 SPEC = LabSpec(
     id="troubleshooting",
