@@ -179,19 +179,24 @@ def check(lab: str, folder: Path | None, format_name: str, output_file: Path | N
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("graded"),
               show_default=True, help="Where each learner's results and the class's files go.")
 @click.option("--force", is_flag=True, help="Grade every submission again, even those graded before unchanged.")
+@click.option("--shard", metavar="I/N", help="Grade only shard I of N (0-based; by a hash of each learner's name): one "
+                                             "worker of N, as a Kubernetes Indexed Job runs them. A run without it "
+                                             "then writes the class's files from the stored results.")
 def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines: tuple[str, ...], out_dir: Path,
-                         force: bool) -> None:
+                         force: bool, shard: str | None) -> None:
     """Grade every learner's submission of LAB under SUBMISSIONS (one folder per learner, or nbgrader's
     submitted/<learner>/<lab>/), N at a time, keeping each result under --out."""
     from graders.cohort.class_csv import canvas_csv, grades_csv, moodle_csv
     from graders.cohort.class_report import class_report_html
-    from graders.cohort.discover import find_submissions
+    from graders.cohort.discover import find_submissions, in_shard, parse_shard
     from graders.cohort.pool import Graded, Tally, grade_cohort
     from graders.cohort.store import ResultStore
     from graders.engine_address import resolve
 
     spec = get_lab(lab)
     learners = find_submissions(submissions, spec.id)
+    if shard is not None:
+        learners = in_shard(learners, *parse_shard(shard))
     store = ResultStore(out_dir)
 
     def line(graded: Graded, tally: Tally) -> None:
@@ -205,8 +210,9 @@ def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines:
     with runs.signals_interrupt():
         cohort = grade_cohort(spec, learners, store, engines=[resolve(url) for url in engines], jobs=jobs,
                               force=force, on_done=line)
-    for name, text in (("grades.csv", grades_csv(spec, cohort)), ("canvas.csv", canvas_csv(spec, cohort)),
-                       ("moodle.csv", moodle_csv(spec, cohort)), ("report.html", class_report_html(spec, cohort))):
+    files = (("grades.csv", grades_csv(spec, cohort)), ("canvas.csv", canvas_csv(spec, cohort)),
+             ("moodle.csv", moodle_csv(spec, cohort)), ("report.html", class_report_html(spec, cohort)))
+    for name, text in files if shard is None else ():  # a shard's worker leaves the class's files to the whole run
         (out_dir / name).write_text(text, encoding="utf-8")
     rerun = [g.learner.name for g in cohort if g.needs_rerun]
     err.print(f"Graded {len(cohort)} learners of {spec.id} into {out_dir}"

@@ -11,10 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from graders.cli import main
 from graders.cohort import pool
 from graders.cohort.class_csv import canvas_csv, grades_csv, moodle_csv
-from graders.cohort.discover import Learner, find_submissions
+from graders.cohort.discover import Learner, find_submissions, in_shard, parse_shard
 from graders.cohort.fingerprint import grading_key, submission_digest
 from graders.cohort.pool import Graded, grade_cohort
 from graders.cohort.store import ResultStore
@@ -217,3 +219,20 @@ def test_the_class_report_renders_in_chromium(tmp_path: Path) -> None:
             page.screenshot(path=str(artifacts / "class-report.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_shards_split_a_cohort_into_disjoint_parts_that_keep_their_learners(tmp_path: Path) -> None:
+    learners = _learners(tmp_path, [f"learner{n:03d}" for n in range(60)])
+    parts = [in_shard(learners, i, 4) for i in range(4)]
+    assert sorted(x.name for part in parts for x in part) == [x.name for x in learners]
+    assert all(parts), "60 learners over 4 shards: none is empty"
+    # A learner added later does not move the others to another worker (and away from their stored results).
+    grown = learners + _learners(tmp_path, ["zoe"])
+    assert [in_shard(grown, i, 4) for i in range(4)] == [
+        part + [x for x in grown[-1:] if in_shard(grown[-1:], i, 4)] for i, part in enumerate(parts)]
+    assert parse_shard("3/4") == (3, 4)
+    for bad in ("4/4", "-1/4", "1", "a/b", "0/0"):
+        with pytest.raises(UsageError, match="INDEX/COUNT"):
+            parse_shard(bad)
+    refused = CliRunner().invoke(main, ["grade", "ml-api", str(tmp_path), "--shard", "4/4"])
+    assert refused.exit_code == 2 and "--shard 4/4 is not INDEX/COUNT" in refused.output

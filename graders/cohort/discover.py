@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,3 +38,22 @@ def find_submissions(root: Path, lab_id: str) -> list[Learner]:
                          "Put each learner's files in a folder named after them (alice/, bob/...), or point at "
                          "nbgrader's course folder after `nbgrader collect`.")
     return found
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` (0 <= I < N): the part of a cohort one of N workers grades, as a Kubernetes Indexed Job hands out."""
+    index, _, count = text.partition("/")
+    try:
+        shard, shards = int(index), int(count)
+    except ValueError:
+        shard, shards = -1, 0
+    if not 0 <= shard < shards:
+        raise UsageError(f"--shard {text} is not INDEX/COUNT with 0 <= INDEX < COUNT.",
+                         "Give the worker's index and the number of workers, e.g. --shard 0/4 ... --shard 3/4.")
+    return shard, shards
+
+
+def in_shard(learners: list[Learner], shard: int, shards: int) -> list[Learner]:
+    """The learners of one shard, chosen by a hash of the name: stable when learners are added or removed, so a
+    re-run of a grown cohort sends each learner to the same worker (and the result it stored)."""
+    return [x for x in learners if int(hashlib.sha256(x.name.encode()).hexdigest(), 16) % shards == shard]
