@@ -146,6 +146,21 @@ def test_site_in_a_real_browser(served: str) -> None:
             hits = [a.get_attribute("href") or "" for a in page.locator(".md-search-result__item a").all()]
             assert any(re.search(r"(workflows/serving-a-model|first-image|performance|compose)", h) for h in hits), hits
             page.screenshot(path=str(ARTIFACTS / "site-search.png"))
+
+            # The instructors' page shows the class report the grader writes, drawn in the page; a learner's
+            # name in it opens that learner's feedback page.
+            page.goto(served + "instructors/")
+            frame_element = page.locator("iframe.class-report-example")
+            frame_element.scroll_into_view_if_needed()
+            report = page.frame_locator("iframe.class-report-example")
+            histogram = report.locator("figure.histogram svg")
+            histogram.wait_for(timeout=30_000)
+            box = histogram.bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 100, "the histogram is drawn"
+            assert report.locator("table.checks tr").count() > 3
+            page.screenshot(path=str(ARTIFACTS / "site-instructors-report.png"))
+            report.locator("a[href='learners/ada/feedback.html']").click()
+            report.locator("text=invented for this example").first.wait_for(timeout=30_000)
         finally:
             browser.close()
     assert not requests_out, f"the site asked for things outside itself: {requests_out[:5]}"
