@@ -22,7 +22,7 @@ from graders import doctor as doctor_mod
 from graders import engine, images, runs, submission
 from graders.course_engine import control as course_control
 from graders.course_engine import places
-from graders.errors import GraderError, Interrupted
+from graders.errors import GraderError, Interrupted, UsageError
 from graders.labs import all_labs, course_images, get_lab
 from graders.reporters import REPORTERS, get_reporter, rich_table, summary
 from graders.runner import grade
@@ -182,8 +182,11 @@ def check(lab: str, folder: Path | None, format_name: str, output_file: Path | N
 @click.option("--shard", metavar="I/N", help="Grade only shard I of N (0-based; by a hash of each learner's name): one "
                                              "worker of N, as a Kubernetes Indexed Job runs them. A run without it "
                                              "then writes the class's files from the stored results.")
+@click.option("--gradebook", metavar="DB", help="Also write the scores into nbgrader's gradebook (a gradebook.db "
+                                                "path or a database URL) after `nbgrader generate_assignment LAB`, "
+                                                "so `nbgrader export` sees them. Not with --shard.")
 def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines: tuple[str, ...], out_dir: Path,
-                         force: bool, shard: str | None) -> None:
+                         force: bool, shard: str | None, gradebook: str | None) -> None:
     """Grade every learner's submission of LAB under SUBMISSIONS (one folder per learner, or nbgrader's
     submitted/<learner>/<lab>/), N at a time, keeping each result under --out."""
     from graders.cohort.class_csv import canvas_csv, grades_csv, moodle_csv
@@ -194,6 +197,9 @@ def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines:
     from graders.engine_address import resolve
 
     spec = get_lab(lab)
+    if gradebook and shard:
+        raise UsageError("--gradebook and --shard together would have every worker write one database at once.",
+                         "Give --gradebook to the run without --shard that writes the class's files.")
     learners = find_submissions(submissions, spec.id)
     if shard is not None:
         learners = in_shard(learners, *parse_shard(shard))
@@ -214,6 +220,11 @@ def grade_cohort_command(lab: str, submissions: Path, jobs: int | None, engines:
              ("moodle.csv", moodle_csv(spec, cohort)), ("report.html", class_report_html(spec, cohort)))
     for name, text in files if shard is None else ():  # a shard's worker leaves the class's files to the whole run
         (out_dir / name).write_text(text, encoding="utf-8")
+    if gradebook:
+        from graders.cohort.gradebook import write_gradebook
+
+        err.print(f"nbgrader's gradebook: {write_gradebook(gradebook, spec, cohort)} learners' scores written.",
+                  markup=False, highlight=False)
     rerun = [g.learner.name for g in cohort if g.needs_rerun]
     err.print(f"Graded {len(cohort)} learners of {spec.id} into {out_dir}"
               + (f"; to grade again (the grader could not judge them): {', '.join(rerun)}" if rerun else "."),

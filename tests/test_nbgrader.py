@@ -1,9 +1,11 @@
 """The lab notebook through real nbgrader: generate the release, autograde the solution (full marks), the
 untouched starter (zero), a partial attempt and a hostile submission, with the course's own nbgrader
-settings; and `mastery grade` over the same submitted/ tree gives each learner the same score."""
+settings; and `mastery grade` over the same submitted/ tree gives each learner the same score, which it writes
+into a gradebook of its own that `nbgrader export` then reads back."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -20,10 +22,10 @@ SPEC = get_lab("ml-api")
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 
-def nbgrader(course: Path, *args: str) -> None:
+def nbgrader(course: Path, *args: str, force: bool = True) -> None:
     # nbgrader runs `alembic` and the kernel from PATH: put this environment's bin first, as activation would.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, *(["--force"] if force else [])], cwd=course, capture_output=True,
                           text=True, timeout=1800, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
@@ -42,6 +44,8 @@ def test_release_and_autograde(tmp_path: Path) -> None:
     release = course / "release" / SPEC.id
     assert (release / f"{SPEC.id}.ipynb").is_file() and (release / "Dockerfile").is_file()
     assert not any(p.name == "solution" for p in release.rglob("*"))
+    # The gradebook as generate_assignment left it (the lab's check cells, no submissions), for mastery grade.
+    shutil.copy(course / "gradebook.db", course / "gradebook-mastery.db")
 
     learners = {"solver": "solution", "starter": None, "partial": "broken/no-healthcheck", "hostile": "solution"}
     for learner, what in learners.items():
@@ -62,9 +66,17 @@ def test_release_and_autograde(tmp_path: Path) -> None:
         by_nbgrader = {learner: gradebook.find_submission(SPEC.id, learner).score for learner in learners}
     assert 0 < by_nbgrader["partial"] < SPEC.total_points and by_nbgrader["hostile"] < SPEC.total_points
 
-    from graders.cohort.discover import find_submissions
-    from graders.cohort.pool import grade_cohort
-    from graders.cohort.store import ResultStore
+    from click.testing import CliRunner
 
-    cohort = grade_cohort(SPEC, find_submissions(course, SPEC.id), ResultStore(tmp_path / "graded"), jobs=2)
-    assert {g.learner.name: g.report.score for g in cohort} == by_nbgrader
+    from graders.cli import main
+
+    graded = CliRunner().invoke(main, ["grade", SPEC.id, str(course), "-j", "2", "--out", str(tmp_path / "graded"),
+                                       "--gradebook", str(course / "gradebook-mastery.db")])
+    assert graded.exit_code == 0, graded.output
+    rows = {r["learner"]: float(r["score"]) for r in csv.DictReader((tmp_path / "graded" / "grades.csv").open())}
+    assert rows == by_nbgrader
+    assert "4 learners' scores written" in graded.output
+    nbgrader(course, "export", "--db", f"sqlite:///{course / 'gradebook-mastery.db'}", "--to", "export.csv", force=False)
+    exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader((course / "export.csv").open())
+                if r["assignment"] == SPEC.id}
+    assert exported == by_nbgrader
