@@ -30,19 +30,32 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         pass
 
 
+Upstream = tuple[asyncio.StreamReader, asyncio.StreamWriter, Callable[[], None]]  # reader, writer, how to end it
+
+
+async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter,
+                connect: Callable[[], Awaitable[Upstream]]) -> None:
+    """One connection passed both ways to what `connect` opens; closed at once when that cannot be opened."""
+    try:
+        upstream_reader, upstream_writer, end = await connect()
+    except OSError:  # refused, unreachable, or no answer in time (TimeoutError is an OSError)
+        client_writer.close()
+        return
+    try:
+        await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
+    finally:
+        end()
+        for writer in (upstream_writer, client_writer):
+            writer.close()
+
+
 def _handler(host: str, port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    async def connect() -> Upstream:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT_S)
+        return reader, writer, lambda: None
+
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(host, port),
-                                                                      CONNECT_TIMEOUT_S)
-        except OSError:  # refused, unreachable, or no answer in time (TimeoutError is an OSError)
-            client_writer.close()
-            return
-        try:
-            await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
-        finally:
-            for writer in (upstream_writer, client_writer):
-                writer.close()
+        await relay(client_reader, client_writer, connect)
 
     return handle
 

@@ -22,7 +22,7 @@ import docker.errors
 from docker import DockerClient
 
 from graders.course_engine import control, places
-from graders.front_forwarder import pipe
+from graders.front_forwarder import Upstream, relay
 from graders.labels import RUN_LABEL
 
 Say = Callable[[str], None]
@@ -62,14 +62,14 @@ def published(client: DockerClient) -> dict[int, Published]:
     return found
 
 
-Connect = Callable[[Published], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter, Callable[[], None]]]]
+Connect = Callable[[Published], Awaitable[Upstream]]
 
 
 def connector(engine_address: str, host_env: dict[str, str], engine_container: str) -> Connect:
     """How one connection reaches a published port: directly when it is bound on every address of the engine,
     else through socat inside the engine's container."""
 
-    async def connect(target: Published) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Callable[[], None]]:
+    async def connect(target: Published) -> Upstream:
         if target.everywhere and engine_address:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(engine_address, target.port),
                                                     CONNECT_TIMEOUT_S)
@@ -131,17 +131,7 @@ class Forwarder:
 
     def _handler(self, target: Published) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-            try:
-                reader, writer, end = await self._connect(target)
-            except OSError:  # refused, unreachable, or no answer in time (TimeoutError is an OSError)
-                client_writer.close()
-                return
-            try:
-                await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
-            finally:
-                end()
-                for each in (writer, client_writer):
-                    each.close()
+            await relay(client_reader, client_writer, lambda: self._connect(target))
 
         return handle
 
