@@ -236,3 +236,6 @@ def test_shards_split_a_cohort_into_disjoint_parts_that_keep_their_learners(tmp_
             parse_shard(bad)
     refused = CliRunner().invoke(main, ["grade", "ml-api", str(tmp_path), "--shard", "4/4"])
     assert refused.exit_code == 2 and "--shard 4/4 is not INDEX/COUNT" in refused.output
+    # Every worker writing one gradebook at once is refused before anything is graded.
+    both = CliRunner().invoke(main, ["grade", "ml-api", str(tmp_path), "--shard", "0/4", "--gradebook", "g.db"])
+    assert both.exit_code == 2 and "--gradebook and --shard together" in both.output
