@@ -13,14 +13,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from graders import engine
-from graders.errors import BuildFailed, GraderError
+from graders.errors import BuildFailed, BuildNetworkFault, GraderError
 from graders.limits import Limits
+from graders.network_faults import NetworkFault, network_fault, no_versions_hint, retry_pauses
 from graders.staging import sent_paths
 from graders.watch import LOG_TAIL_LINES, Watched, run_watched
 
@@ -136,31 +138,41 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
     with tempfile.TemporaryDirectory(prefix="mastery-build-") as tmp:
         iidfile = Path(tmp) / "iid"
 
-        def attempt(file: Path) -> Watched:
+        def attempt(file: Path, left: float) -> Watched:
             argv = [*client.argv, "-f", str(file), "-t", tag, "--iidfile", str(iidfile)]
             for key, value in labels.items():
                 argv += ["--label", f"{key}={value}"]
             argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
             argv += extra_flags
             argv.append(str(context))
-            return run_watched(argv, env={**os.environ, **engine.address().env(), **client.env}, cwd=None, timeout_s=timeout_s,
+            return run_watched(argv, env={**os.environ, **engine.address().env(), **client.env}, cwd=None, timeout_s=left,
                                stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s,
                                on_line=on_line, keep=None if full_log else 200, ignore=_noise)
 
-        watched, note = attempt(dockerfile), ""
+        deadline = time.monotonic() + timeout_s
+        file, note = dockerfile, ""
+        watched = attempt(file, timeout_s)
         if client.builder == "buildkit" and watched.returncode != 0 and (image := _unreachable_frontend(watched.lines)):
             # Offline, BuildKit cannot fetch the frontend a `# syntax=` line names; its own built-in one reads the
             # same Dockerfile (cache mounts and all), so the build is not the learner's failure.
-            watched = attempt(_without_syntax_line(dockerfile, Path(tmp)))
+            file = _without_syntax_line(dockerfile, Path(tmp))
+            watched = attempt(file, max(1.0, deadline - time.monotonic()))
             note = (f" The `# syntax=` line names the Dockerfile frontend {image}, which cannot be fetched here "
                     "(no registry answers), so the engine's built-in frontend read the Dockerfile.")
+        watched, fault, tries = _retried_on_network_faults(watched, lambda left: attempt(file, left), deadline, on_line)
         lines = watched.lines
         log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
         if watched.returncode != 0 or not iidfile.exists():
             log_tail = failed_step_tail(lines) or log_tail
             summary = _failure_summary(lines)
+            if fault is not None and fault.certain:
+                raise BuildNetworkFault(
+                    f"The build failed {tries} times because the network did, not the Dockerfile: {fault.describe()}",
+                    "This is not your work's fault: check your network (or proxy) and run the check again.",
+                    log_tail=log_tail)
             chosen = build_limits(limits, memory_bytes)
-            hint = (killed_step_hint(summary, chosen, client.builder)
+            hint = ((no_versions_hint(fault, tries) if fault is not None else None)
+                    or killed_step_hint(summary, chosen, client.builder)
                     or (out_of_processes_hint(chosen) if cgroup_parent and _fork_failed(lines) else None)
                     or "Read the last lines of the build log: the failing step is the one just above the error.")
             raise BuildFailed(f"The build failed: {summary}{note}", hint, log_tail=log_tail)
@@ -168,6 +180,27 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
     return BuildResult(image_id=image_id, tag=tag, seconds=watched.seconds, log_tail=log_tail, builder=client.builder,
                        log="\n".join(lines) if full_log else "", note=(note.strip() or legacy_note))
 
+
+def _retried_on_network_faults(watched: Watched, again: Callable[[float], Watched], deadline: float,
+                               on_line: Callable[[str], None] | None) -> tuple[Watched, NetworkFault | None, int]:
+    """Build again while the failed step shows a network fault and time is left (graders/network_faults.py).
+    Layers that built are cached, so a new try repeats only the failed step. Returns the last try, the fault it
+    showed (None when it built or failed for another reason) and how many tries were made."""
+    tries = 1
+    while watched.returncode != 0 and (fault := network_fault(watched.lines)) is not None:
+        pauses = retry_pauses(fault)
+        if tries > len(pauses) or deadline - time.monotonic() < pauses[tries - 1] + MIN_RETRY_S:
+            return watched, fault, tries
+        if on_line is not None:
+            on_line(f"The network failed during the build ({fault.describe()}); building again in "
+                    f"{pauses[tries - 1]:.0f} s.")
+        time.sleep(pauses[tries - 1])
+        watched = again(deadline - time.monotonic())
+        tries += 1
+    return watched, None, tries
+
+
+MIN_RETRY_S = 30.0  # a new try needs at least this much of the build's time left to be worth starting
 
 BUILDKIT_STEP_ERROR = re.compile(r"^#(\d+) ERROR: ")
 BUILDKIT_STEP_TIME = re.compile(r"^#\d+ (?:\d+\.\d+ )?")

@@ -74,8 +74,9 @@ class Outcome:
         return cls(Status.SKIPPED, reason)
 
     @classmethod
-    def error(cls, message: str) -> Outcome:
-        return cls(Status.ERROR, message, "This is a problem of the grader, not of your work: run `mastery doctor`.")
+    def error(cls, message: str,
+              hint: str = "This is a problem of the grader, not of your work: run `mastery doctor`.") -> Outcome:
+        return cls(Status.ERROR, message, hint)
 
 
 CheckFn = Callable[["GradingContext"], Outcome]

@@ -29,6 +29,13 @@ class Blocker:
     message: str
     hint: str = ""
     summary: str = ""  # what the checks blocked by it say; the full message once, from its own check
+    step: str = ""  # for an "error": the step it stopped ("build"), whose own check says the full message
+
+    def for_check(self, reports: str | None) -> tuple[str, str]:
+        """The message and hint for a check this blocks: the full ones for the check that reports its step."""
+        if self.step and self.step == reports:
+            return self.message, self.hint
+        return self.for_dependents()
 
     def for_dependents(self) -> tuple[str, str]:
         if self.summary:

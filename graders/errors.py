@@ -34,6 +34,11 @@ class BuildTimedOut(BuildFailed):
     """The build ran past the lab's overall build limit (build_timeout_s) and was stopped."""
 
 
+class BuildNetworkFault(BuildFailed):
+    """The build failed because the network did (an index that answered with an error, a reset or timed-out
+    connection), in every try (graders/network_faults.py): not the learner's fault, so the grader's `error`."""
+
+
 class BuildStalled(BuildFailed):
     """The build showed no progress (no output line, no step finished) for build_stall_s and was stopped:
     told apart from a slow build so the message can name the step that hangs."""

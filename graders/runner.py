@@ -141,7 +141,7 @@ def _run_one(ctx: GradingContext, check: Check) -> CheckResult:
         outcome = Outcome.skipped(host_reason)
     elif blocker is not None and blocker.kind == "error":
         # The grader failed, not the submission: an error with the grader's problem, never a 0 for the learner.
-        outcome = Outcome(Status.ERROR, *blocker.for_dependents())
+        outcome = Outcome(Status.ERROR, *blocker.for_check(check.reports))
     elif blocker is not None and blocker.kind != check.reports:
         outcome = Outcome.failed(*blocker.for_dependents())
     else:

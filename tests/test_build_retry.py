@@ -1,0 +1,180 @@
+"""A build that fails because the network did is built again, and a fault that outlasts the tries is the grader's
+`error`, never the learner's `failed` (graders/network_faults.py).
+
+The engine tests run real pip against a real package index that misbehaves on purpose: a small HTTP server
+started inside the same RUN step (so no test depends on PyPI, and nothing outside the build is reached). It
+answers 503 to the first try and serves a wheel to the next, or resets every connection, or knows no package
+at all. What the first try saw is kept in a BuildKit cache mount, which outlives a failed step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from graders import network_faults
+from graders.checks.build import image_builds
+from graders.checks.static import dockerfile_valid
+from graders.limits import Limits
+from graders.network_faults import failed_step_lines, network_fault
+from graders.results import Status
+from graders.runner import grade
+from graders.spec import LabSpec
+
+# --- what counts as a network fault, on logs as the builders print them -------------------------------------
+
+PIP_503 = [
+    "#7 [2/3] RUN pip install -r requirements.txt",
+    "#7 1.912 ERROR: Could not find a version that satisfies the requirement numpy==2.4.6 (from versions: none)",
+    "#7 1.913 ERROR: No matching distribution found for numpy==2.4.6",
+    "#7 ERROR: process \"/bin/sh -c pip install -r requirements.txt\" did not complete successfully: exit code: 1",
+    "------",
+    "ERROR: failed to build: failed to solve: process \"/bin/sh -c pip install -r requirements.txt\" did not "
+    "complete successfully: exit code: 1",
+]
+PIP_TIMEOUT = [
+    "#7 [2/3] RUN pip install pandas",
+    "#7 3.1 WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection "
+    "broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read timed out. (read timeout=15)\")': "
+    "/simple/pandas/",
+    "#7 80.2 ERROR: Could not find a version that satisfies the requirement pandas (from versions: none)",
+    "#7 ERROR: process \"/bin/sh -c pip install pandas\" did not complete successfully: exit code: 1",
+]
+APT_DNS = [
+    "Step 2/4 : RUN apt-get update && apt-get install -y curl",
+    " ---> Running in 1c2d3e4f5a6b",
+    "Err:1 http://deb.debian.org/debian trixie InRelease",
+    "  Temporary failure resolving 'deb.debian.org'",
+    "E: Unable to locate package curl",
+    "The command '/bin/sh -c apt-get update && apt-get install -y curl' returned a non-zero code: 100",
+]
+TYPO_IN_CODE = [
+    "#6 [2/3] RUN python -c 'import nump'",
+    "#6 0.41 ModuleNotFoundError: No module named 'nump'",
+    "#6 ERROR: process \"/bin/sh -c python -c 'import nump'\" did not complete successfully: exit code: 1",
+]
+EARLIER_STEP_RETRIED = [
+    "#5 [2/4] RUN pip install pandas",
+    "#5 2.0 WARNING: Retrying (Retry(total=4)) after connection broken by 'ReadTimeoutError(\"Read timed out.\")'",
+    "#5 DONE 9.1s",
+    *TYPO_IN_CODE,
+]
+
+
+def test_pip_without_versions_is_an_uncertain_fault() -> None:
+    fault = network_fault(PIP_503)
+    assert fault is not None and not fault.certain and fault.requirement == "numpy==2.4.6"
+
+
+@pytest.mark.parametrize("log", [PIP_TIMEOUT, APT_DNS], ids=["pip-read-timeout", "apt-dns"])
+def test_a_connection_fault_in_the_failed_step_is_certain(log: list[str]) -> None:
+    fault = network_fault(log)
+    assert fault is not None and fault.certain
+
+
+@pytest.mark.parametrize("log", [TYPO_IN_CODE, EARLIER_STEP_RETRIED], ids=["code-error", "earlier-step-recovered"])
+def test_a_failure_of_the_dockerfile_is_no_network_fault(log: list[str]) -> None:
+    assert network_fault(log) is None
+
+
+def test_the_failed_step_is_the_one_marked_error_or_the_last_legacy_step() -> None:
+    assert failed_step_lines(EARLIER_STEP_RETRIED) == TYPO_IN_CODE
+    assert failed_step_lines(APT_DNS) == APT_DNS[1:]
+
+
+# --- real pip against an index that misbehaves -------------------------------------------------------------
+
+INDEX = '''\
+"""A package index for one test: MODE 503 answers 503 until TRIED exists (it makes it), reset closes every
+connection unanswered, missing knows no package. The wheel it serves is made here."""
+import http.server, io, os, socket, sys, zipfile
+mode, tried = sys.argv[1], "/mark/tried"
+
+def wheel():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("tinypkg/__init__.py", "")
+        z.writestr("tinypkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: tinypkg\\nVersion: 1.0\\n")
+        z.writestr("tinypkg-1.0.dist-info/WHEEL",
+                   "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+        z.writestr("tinypkg-1.0.dist-info/RECORD", "")
+    return buf.getvalue()
+
+class Index(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if mode == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\\1\\0\\0\\0\\0\\0\\0\\0")
+            self.connection.close()
+            return
+        if mode == "503" and not os.path.exists(tried):
+            open(tried, "w").close()
+            self.send_error(503)
+            return
+        if mode == "missing" or not self.path.startswith(("/simple/tinypkg", "/files/")):
+            self.send_error(404)
+            return
+        body = (wheel() if self.path.startswith("/files/")
+                else b'<a href="/files/tinypkg-1.0-py3-none-any.whl">tinypkg-1.0-py3-none-any.whl</a>')
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream" if self.path.startswith("/files/") else "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+http.server.HTTPServer(("127.0.0.1", 8765), Index).serve_forever()
+'''
+SPEC = LabSpec(
+    id="build-retry-probe", title="Build retries", lesson="", kind="dockerfile", files=("Dockerfile",),
+    base_images=("python:3.13-slim",), folder=Path(__file__).parent, port=None, run_mode="batch",
+    limits=Limits(build_timeout_s=240, run_timeout_s=30), checks=(dockerfile_valid(1), image_builds(1)),
+)
+
+
+def grade_against_index(folder: Path, mode: str) -> tuple[Status, str, str]:
+    """Grade a Dockerfile whose one RUN installs tinypkg from the index in `mode`; the build check's verdict."""
+    (folder / "index.py").write_text(INDEX)
+    (folder / "Dockerfile").write_text(
+        "FROM python:3.13-slim\n"
+        "COPY index.py /index.py\n"
+        f"RUN --mount=type=cache,id=retry-{uuid.uuid4().hex},target=/mark \\\n"
+        f"    (python /index.py {mode} >/dev/null 2>&1 &) && sleep 1 && \\\n"
+        "    pip install --retries 1 --timeout 5 --no-cache-dir --index-url http://127.0.0.1:8765/simple tinypkg\n"
+        'CMD ["python", "-c", "import tinypkg"]\n')
+    result = grade(SPEC, folder).result("image_builds")
+    return result.status, result.message, result.hint
+
+
+@pytest.fixture
+def short_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same tries, with pauses of a second: the length of a pause is no part of what is proven."""
+    monkeypatch.setattr(network_faults, "CERTAIN_PAUSES_S", (1.0, 1.0))
+    monkeypatch.setattr(network_faults, "UNCERTAIN_PAUSES_S", (1.0,))
+
+
+@pytest.mark.engine
+def test_an_index_that_fails_once_costs_one_more_try(tmp_path: Path, short_pauses: None, no_leftovers: None) -> None:
+    status, message, _ = grade_against_index(tmp_path, "503")
+    assert status is Status.PASSED, message
+
+
+@pytest.mark.engine
+def test_a_network_that_stays_down_is_the_grader_s_error(tmp_path: Path, short_pauses: None,
+                                                         no_leftovers: None) -> None:
+    status, message, hint = grade_against_index(tmp_path, "reset")
+    assert status is Status.ERROR, message
+    assert "failed 3 times because the network did" in message and "Connection reset by peer" in message, message
+    assert "not your work's fault" in hint
+
+
+@pytest.mark.engine
+def test_a_package_the_index_does_not_know_is_the_learner_s_after_one_more_try(tmp_path: Path, short_pauses: None,
+                                                                                no_leftovers: None) -> None:
+    status, message, hint = grade_against_index(tmp_path, "missing")
+    assert status is Status.FAILED, message
+    assert "No matching distribution found for tinypkg" in message, message
+    assert "pip found no version of tinypkg in 2 tries" in hint, hint
