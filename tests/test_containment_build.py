@@ -69,9 +69,11 @@ print(f"BOMB forked {len(children)}", flush=True)
 sys.exit(0 if len(children) >= ceiling else 1)
 """
 HOG = "RUN python3 -c \"x = bytearray(512 * 2**20); print('HOG allocated 512 MiB')\""
-BUILDKIT_IGNORES = ("BuildKit takes no memory or process limit from the client: Engine 20.10 ignores --memory, "
+BUILDKIT_IGNORES = ("BuildKit takes no memory or process limit per build: Engine 20.10 ignores --memory, "
                     "--cgroup-parent (and so the build fence), --ulimit and --shm-size; Engine 23 and later honour "
-                    "--cgroup-parent (graders/build_fence.py). On 20.10 the build's time limits are its only wall.")
+                    "--cgroup-parent but count it in the cache keys, so no fence is used (graders/build_fence.py). "
+                    "Per build, the time limits are the only wall; the course engine holds all its builds together "
+                    "in one pen (tests/test_course_engine.py).")
 
 
 def nonce() -> str:

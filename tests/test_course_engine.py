@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 NAME = "mastery-engine-test"
 SEED = ("debian:trixie-slim", "python:3.13-slim")  # what these tests run; the course's full set is 2 GB
+PEN = {"MASTERY_ENGINE_BUILD_MEMORY": str(512 * 2**20), "MASTERY_ENGINE_BUILD_PIDS": "256"}  # small: cheap to fill
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     (config / "cli-plugins").mkdir()
     if (host_plugins / "docker-compose").exists():
         (config / "cli-plugins" / "docker-compose").symlink_to(host_plugins / "docker-compose")
-    env = {"MASTERY_ENGINE_NAME": NAME, "MASTERY_STATE_DIR": str(state), "DOCKER_CONFIG": str(config)}
+    env = {"MASTERY_ENGINE_NAME": NAME, "MASTERY_STATE_DIR": str(state), "DOCKER_CONFIG": str(config), **PEN}
     host = resolve(HOST)
     with pytest.MonkeyPatch.context() as patch:
         # The suite may run on the course engine (conftest pins DOCKER_HOST to it); this instance runs on the host's.
@@ -111,6 +112,52 @@ def test_what_runs_inside_sees_nothing_of_the_host(instance: dict[str, str]) -> 
         assert read.stdout == "from the host"
     finally:
         marker.unlink()
+
+
+def _pen(limit: str) -> str:
+    """A limit of the cgroup every build step in the engine runs below (entrypoint.sh)."""
+    controller = limit.split(".", 1)[0]
+    script = (f"own=$(awk -F: '$2 ~ /(^|,){controller}(,|$)/ {{ print $3 }}' /proc/1/cgroup); "
+              f"cat /sys/fs/cgroup/{controller}$own/buildkit/{limit}")
+    return _host("exec", NAME, "sh", "-c", script).stdout.strip()
+
+
+def _build(folder: Path, dockerfile: str) -> subprocess.CompletedProcess[str]:
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(dockerfile)
+    return _inner("buildx", "build", "--progress=plain", "--no-cache", str(folder), timeout=300)
+
+
+def test_build_steps_share_a_pen_that_stops_a_fork_bomb_and_a_memory_hog(instance: dict[str, str],
+                                                                          tmp_path: Path) -> None:
+    """BuildKit takes no memory or process limit per build; the engine holds all its build steps together in a
+    cgroup with limits of their own, so a runaway build fails and the engine keeps answering."""
+    assert _pen("pids.max") == PEN["MASTERY_ENGINE_BUILD_PIDS"]
+    assert _pen("memory.limit_in_bytes") == PEN["MASTERY_ENGINE_BUILD_MEMORY"]
+    bomb = _build(tmp_path / "bomb", f"FROM debian:trixie-slim\nRUN for i in $(seq 400); do sleep 60 & done; wait # {time.time()}\n")
+    assert bomb.returncode != 0 and "fork" in bomb.stderr.lower(), bomb.stderr[-2000:]
+    hog = _build(tmp_path / "hog", f"FROM python:3.13-slim\nRUN python3 -c 'x = bytearray(768 * 2**20)' # {time.time()}\n")
+    assert hog.returncode != 0 and "exit code: 137" in hog.stderr, hog.stderr[-2000:]
+    fits = _build(tmp_path / "fits", f"FROM python:3.13-slim\nRUN python3 -c 'x = bytearray(128 * 2**20)' # {time.time()}\n")
+    assert fits.returncode == 0, fits.stderr[-2000:]
+    assert _inner("version", "--format", "{{.Server.Version}}").stdout.startswith("28.")
+
+
+def test_a_changed_setting_replaces_the_container_and_keeps_the_volume(instance: dict[str, str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _inner("volume", "create", "kept-data").returncode == 0
+    before = _host("inspect", "--format", "{{.Id}}", NAME).stdout
+    monkeypatch.setenv("MASTERY_ENGINE_BUILD_PIDS", "300")
+    said: list[str] = []
+    assert control.start(said.append, seed=SEED).state == "running"
+    assert _host("inspect", "--format", "{{.Id}}", NAME).stdout != before
+    assert any("settings changed" in line for line in said), said
+    assert _pen("pids.max") == "300"
+    assert "kept-data" in _inner("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert _inner("volume", "rm", "kept-data").returncode == 0
+    monkeypatch.setenv("MASTERY_ENGINE_BUILD_PIDS", PEN["MASTERY_ENGINE_BUILD_PIDS"])
+    assert control.start(lambda _: None, seed=SEED).state == "running"
+    assert _pen("pids.max") == PEN["MASTERY_ENGINE_BUILD_PIDS"]
 
 
 def test_a_published_port_is_reached_at_the_engine_s_address_not_the_host_s_loopback(instance: dict[str, str]) -> None:

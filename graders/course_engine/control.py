@@ -115,8 +115,9 @@ def start(say: Say = print, seed: Iterable[str] = ()) -> EngineStatus:
         say("the course engine's recipe changed: replacing its container (its volume, and so its images, stay)")
         container.remove(force=True)
         container = None
-    if container is not None and container.labels.get(SHARES_LABEL) != _shares_text():
-        say("the folders the course engine shares changed: replacing its container (its volume stays)")
+    if container is not None and container.labels.get(SETTINGS_LABEL) != _settings_text():
+        say("the course engine's settings changed (shared folders, MTU or build limits): replacing its container "
+            "(its volume stays)")
         container.remove(force=True)
         container = None
     if container is None:
@@ -193,8 +194,9 @@ def _create(host: DockerClient, ref: str) -> Container:
         "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined", "--tmpfs", "/run",
         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", f"{places.volume()}:/var/lib/docker",
         "-v", f"{places.socket_dir()}:{Path(places.SOCKET_IN_ENGINE).parent}", "-v", f"{shared}:{shared}", *workspaces,
-        "--label", f"{SHARES_LABEL}={_shares_text()}",
+        "--label", f"{SETTINGS_LABEL}={_settings_text()}",
         "-e", f"MASTERY_GID={os.getgid()}", "-e", f"MASTERY_SHARED={shared}", "-e", f"MASTERY_MTU={engine_mtu()}",
+        "-e", f"MASTERY_BUILD_MEMORY={build_pen().memory_bytes}", "-e", f"MASTERY_BUILD_PIDS={build_pen().pids}",
         "--pids-limit", str(ENGINE_PIDS), "--memory", str(engine_memory()), "--memory-swap", str(engine_memory()),
         "--restart", "unless-stopped",  # the host's engine starts it again after a reboot
         ref, env=host_address().env())
@@ -204,8 +206,27 @@ def _create(host: DockerClient, ref: str) -> Container:
     return host.containers.get(created.stdout.strip())
 
 
-SHARES_LABEL = "io.mastery.course-engine.shares"
+SETTINGS_LABEL = "io.mastery.course-engine.settings"  # what the container was made with; a change replaces it
 ENGINE_PIDS = 32768  # processes for everything in the engine: ample for a class's stacks, a wall for a fork bomb
+BUILD_PIDS = 2048  # processes for every build step in the engine together: a class's builds use tens each
+GiB = 2**30
+
+
+@dataclass(frozen=True)
+class BuildPen:
+    """Limits for all the build steps in the engine together (entrypoint.sh): BuildKit takes none per build."""
+
+    memory_bytes: int
+    pids: int
+
+
+def build_pen(environ: dict[str, str] | None = None) -> BuildPen:
+    """MASTERY_ENGINE_BUILD_MEMORY and MASTERY_ENGINE_BUILD_PIDS, else a quarter of the engine's memory (at least
+    4 GiB, at most half) and BUILD_PIDS: room for several builds at once, never the whole engine."""
+    environ = dict(os.environ) if environ is None else environ
+    share = engine_memory()
+    memory = environ.get("MASTERY_ENGINE_BUILD_MEMORY") or min(share // 2, max(4 * GiB, share // 4))
+    return BuildPen(int(memory), int(environ.get("MASTERY_ENGINE_BUILD_PIDS") or BUILD_PIDS))
 
 
 def engine_memory() -> int:
@@ -252,8 +273,11 @@ def _workspaces() -> list[Path]:
     return [folder.resolve() for folder in found if folder.is_dir()]
 
 
-def _shares_text() -> str:
-    return ":".join(str(folder) for folder in [places.shared_dir(), *_workspaces()])
+def _settings_text() -> str:
+    """The settings a container is made with, as its label records them: shared folders, MTU, build limits."""
+    shares = ":".join(str(folder) for folder in [places.shared_dir(), *_workspaces()])
+    pen = build_pen()
+    return f"shares={shares};mtu={engine_mtu()};build-memory={pen.memory_bytes};build-pids={pen.pids}"
 
 
 def _answers_within(container: Container, seconds: float) -> bool:

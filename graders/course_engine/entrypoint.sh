@@ -11,6 +11,22 @@ set -- --host "unix://$socket" --group "${MASTERY_GID:-0}" --label "io.mastery.p
 # processes) hold for everything that runs in it, build steps included: the second wall, for resources.
 own=$(awk -F: '$2 ~ /(^|,)pids(,|$)/ { print $3; exit }' /proc/self/cgroup)
 case "$own" in /?*) set -- --cgroup-parent "$own" "$@" ;; esac
+# BuildKit runs every build step below "$own/buildkit" (cgroup v1, where $own is found). That cgroup is made
+# here with limits of its own, so all builds together stop there: a fork bomb or a memory hog in a RUN step
+# fails its build, and dockerd, containerd and the graded containers keep the rest of the engine's share.
+pen() {  # controller, file, value
+  dir="/sys/fs/cgroup/$1$own/buildkit"
+  mkdir -p "$dir" && echo "$3" > "$dir/$2" || echo "mastery-engine: could not set $2 for builds" >&2
+}
+case "$own" in /?*)
+  if [ -n "${MASTERY_BUILD_PIDS:-}" ]; then pen pids pids.max "$MASTERY_BUILD_PIDS"; fi
+  if [ -n "${MASTERY_BUILD_MEMORY:-}" ]; then
+    pen memory memory.limit_in_bytes "$MASTERY_BUILD_MEMORY"
+    if [ -e "/sys/fs/cgroup/memory$own/buildkit/memory.memsw.limit_in_bytes" ]; then
+      pen memory memory.memsw.limit_in_bytes "$MASTERY_BUILD_MEMORY"
+    fi
+  fi ;;
+esac
 # Its own MTU no larger than the path's: inside a VM or a container (Docker Desktop, a CI runner) path MTU
 # discovery does not reach this engine, and a packet larger than the path (a TLS handshake to PyPI) is reset.
 # What runs inside gets its "fragmentation needed" from this hop instead, where it does arrive.
