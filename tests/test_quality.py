@@ -90,9 +90,20 @@ def test_the_reference_and_each_variant_grade_as_mastery_labs_names_them() -> No
     assert both.returncode == 2 and "not both" in both.stderr
 
 
-@pytest.mark.parametrize("name", ["check_latency", "stack_latency"])
+@pytest.mark.parametrize("name", ["check_latency", "stack_latency", "cohort"])
 def test_the_benchmarks_load(name: str) -> None:
     """The benchmarks run rarely, by hand: an import they lost (a lab's samples became drawn per run) must
     show here, not when someone wants the figures."""
     proc = run(sys.executable, "-c", f"import sys; sys.path.insert(0, 'benchmarks'); import {name}")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_cohort_benchmark_deals_solutions_alternatives_and_broken_variants(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import cohort
+
+    folders = cohort.make_cohort(tmp_path, 12)
+    learners = {lab: sorted(p.name for p in folder.iterdir()) for lab, folder in folders.items()}
+    assert [len(names) for names in learners.values()] == [4, 4, 4] and sum(map(len, learners.values())) == 12
+    ml_api = [(folders["ml-api"] / name / "Dockerfile").read_text() for name in learners["ml-api"]]
+    assert len(set(ml_api)) == 4  # the solution, then variants: four different submissions

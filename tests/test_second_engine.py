@@ -1,8 +1,8 @@
 """Grading goes wherever DOCKER_HOST points, and only there: a Dockerfile lab and a compose lab graded on a
 second dockerd this test starts (its own socket, data root, exec root and bridge), while the default engine
-is left exactly as it was.
+is left exactly as it was; and a cohort spread over two such engines gets every verdict when one of them stops.
 
-The second engine leaves the host's iptables alone (`--iptables=false`): the test gives its bridge the one
+Each extra engine leaves the host's iptables alone (`--iptables=false`): the test gives its bridge the one
 NAT rule builds need to reach PyPI, and takes it away again. Base images come from the default engine
 (`docker save | docker load`), as an instructor would seed a fresh engine offline.
 """
@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -26,28 +27,50 @@ from graders.submission import materialize
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
-BRIDGE = "mastery-e2"
-SUBNET = "10.213.0.1/24"
-POOL = "10.214.0.0/16"  # the second engine's networks, so the rules below match its traffic and no other's
-# The only iptables rules the test adds: NAT for the second engine's default bridge (builds reach PyPI), and
-# forwarding through the default engine's FORWARD policy (DROP) for that bridge and between the containers of
-# the second engine's own networks (with br_netfilter, traffic inside a bridge passes FORWARD too). Inserted
-# at setup, deleted at teardown.
-RULES = [["-t", "nat", "{action}", "POSTROUTING", "-s", "10.213.0.0/24", "!", "-o", BRIDGE, "-j", "MASQUERADE"],
-         ["{action}", "FORWARD", "-i", BRIDGE, "-j", "ACCEPT"],
-         ["{action}", "FORWARD", "-o", BRIDGE, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
-         ["{action}", "FORWARD", "-s", POOL, "-d", POOL, "-j", "ACCEPT"]]
+
+@dataclass(frozen=True)
+class ExtraEngine:
+    """The addresses of one extra engine: its bridge, the bridge's subnet, and the pool its networks come from,
+    so the rules below match its traffic and no other's."""
+
+    index: int  # 0: the second engine, 1: the third
+
+    @property
+    def bridge(self) -> str:
+        return f"mastery-e{self.index + 2}"
+
+    @property
+    def subnet(self) -> str:
+        return f"10.{213 + 2 * self.index}.0.1/24"
+
+    @property
+    def pool(self) -> str:
+        return f"10.{214 + 2 * self.index}.0.0/16"
+
+    def rules(self) -> list[list[str]]:
+        """The only iptables rules the test adds: NAT for the engine's default bridge (builds reach PyPI), and
+        forwarding through the default engine's FORWARD policy (DROP) for that bridge and between the
+        containers of the engine's own networks (with br_netfilter, traffic inside a bridge passes FORWARD
+        too). Inserted at setup, deleted at teardown."""
+        network = self.subnet.replace(".1/24", ".0/24")
+        return [["-t", "nat", "{action}", "POSTROUTING", "-s", network, "!", "-o", self.bridge, "-j", "MASQUERADE"],
+                ["{action}", "FORWARD", "-i", self.bridge, "-j", "ACCEPT"],
+                ["{action}", "FORWARD", "-o", self.bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
+                 "-j", "ACCEPT"],
+                ["{action}", "FORWARD", "-s", self.pool, "-d", self.pool, "-j", "ACCEPT"]]
+
+
 LABS = ("ml-api", "secure-runtime")
-DAEMONS: dict[str, subprocess.Popen[bytes]] = {}  # the second engine's dockerd, for the test that stops it
+DAEMONS: dict[str, subprocess.Popen[bytes]] = {}  # each extra engine's dockerd, for the test that stops one
 
 
 def _sh(*argv: str, check: bool = True) -> None:
     subprocess.run(argv, check=check, capture_output=True, timeout=60)
 
 
-def _rules(action: str, check: bool = True) -> None:
-    """Insert (-I) or delete (-D) the rules that let the second engine's bridge reach the internet."""
-    for rule in RULES:
+def _rules(extra: ExtraEngine, action: str, check: bool = True) -> None:
+    """Insert (-I) or delete (-D) the rules that let an extra engine's bridge reach the internet."""
+    for rule in extra.rules():
         _sh("iptables", *(action if word == "{action}" else word for word in rule), check=check)
 
 
@@ -58,25 +81,25 @@ def _counts(client: docker.DockerClient) -> dict[str, set[str]]:
             "networks": {n.id for n in client.networks.list()}}
 
 
-@pytest.fixture(scope="module")
-def second_engine() -> Iterator[str]:
+def _extra_engine(extra: ExtraEngine) -> Iterator[str]:
+    """A dockerd of the test's own (socket, data root, exec root, bridge), seeded with the labs' base images."""
     if os.geteuid() != 0 or shutil.which("dockerd") is None or shutil.which("iptables") is None:
-        pytest.skip("starting a second Docker Engine needs root, dockerd and iptables on this host")
-    root = Path(tempfile.mkdtemp(prefix="second-engine-"))
+        pytest.skip("starting another Docker Engine needs root, dockerd and iptables on this host")
+    root = Path(tempfile.mkdtemp(prefix=f"extra-engine-{extra.index}-"))
     url = f"unix://{root}/docker.sock"
-    _rules("-D", check=False)  # what a run killed mid-way may have left
-    _sh("ip", "link", "delete", BRIDGE, check=False)
-    _sh("ip", "link", "add", BRIDGE, "type", "bridge")
+    _rules(extra, "-D", check=False)  # what a run killed mid-way may have left
+    _sh("ip", "link", "delete", extra.bridge, check=False)
+    _sh("ip", "link", "add", extra.bridge, "type", "bridge")
     proc = None
     try:
-        _sh("ip", "addr", "add", SUBNET, "dev", BRIDGE)
-        _sh("ip", "link", "set", BRIDGE, "up")
-        _rules("-I")
+        _sh("ip", "addr", "add", extra.subnet, "dev", extra.bridge)
+        _sh("ip", "link", "set", extra.bridge, "up")
+        _rules(extra, "-I")
         log = (root / "dockerd.log").open("w")
         proc = subprocess.Popen(["dockerd", "--host", url, "--data-root", str(root / "data"), "--exec-root",
-                                 str(root / "exec"), "--pidfile", str(root / "docker.pid"), "--bridge", BRIDGE,
+                                 str(root / "exec"), "--pidfile", str(root / "docker.pid"), "--bridge", extra.bridge,
                                  "--iptables=false", "--ip-masq=false", "--exec-opt", "native.cgroupdriver=cgroupfs",
-                                 "--default-address-pool", f"base={POOL},size=24"],
+                                 "--default-address-pool", f"base={extra.pool},size=24"],
                                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
@@ -85,7 +108,7 @@ def second_engine() -> Iterator[str]:
                 break
             except docker.errors.DockerException:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"the second dockerd did not start:\n{(root / 'dockerd.log').read_text()[-2000:]}")
+                    pytest.fail(f"the extra dockerd did not start:\n{(root / 'dockerd.log').read_text()[-2000:]}")
                 time.sleep(0.5)
         refs = sorted({"python:3.13-slim", *get_lab("ml-api").base_images, *get_lab("secure-runtime").base_images})
         save = subprocess.Popen(["docker", "-H", engine.address().url, "save", *refs], stdout=subprocess.PIPE)
@@ -101,10 +124,20 @@ def second_engine() -> Iterator[str]:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        _rules("-D", check=False)
-        _sh("ip", "link", "delete", BRIDGE, check=False)
+        _rules(extra, "-D", check=False)
+        _sh("ip", "link", "delete", extra.bridge, check=False)
         _sh("umount", "-R", str(root / "exec"), check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def second_engine() -> Iterator[str]:
+    yield from _extra_engine(ExtraEngine(0))
+
+
+@pytest.fixture(scope="module")
+def third_engine() -> Iterator[str]:
+    yield from _extra_engine(ExtraEngine(1))
 
 
 @pytest.mark.parametrize("lab_id", LABS)
@@ -171,11 +204,11 @@ def test_one_process_grades_on_two_engines_at_once(second_engine: str, tmp_path:
     assert not second.containers.list(all=True), "the run left containers on the second engine"
 
 
-def test_a_cohort_survives_an_engine_that_stops_mid_run(second_engine: str, tmp_path: Path) -> None:
-    """`mastery grade` over the second engine and the default one; the second stops (SIGTERM, as at a host's
+def test_a_cohort_survives_an_engine_that_stops_mid_run(second_engine: str, third_engine: str, tmp_path: Path) -> None:
+    """`mastery grade` over two extra engines of the test's own; the second stops (SIGTERM, as at a host's
     shutdown) while it grades. Every learner still gets the verdict their work earns, the gradings it had
-    in flight are done again on the default engine, and none is a 0 of the grader's making.
-    Runs last in this module: the second engine does not come back."""
+    in flight are done again on the third, and none is a 0 of the grader's making. The suite's engine takes
+    no part. Runs last in this module: the second engine does not come back."""
     import threading
 
     from graders.cohort.discover import Learner
@@ -206,7 +239,7 @@ def test_a_cohort_survives_an_engine_that_stops_mid_run(second_engine: str, tmp_
     killer = threading.Thread(target=stop_when_busy, daemon=True)
     killer.start()
     graded = grade_cohort(spec, learners, ResultStore(tmp_path / "out"),
-                          engines=[resolve(second_engine), engine.address()], jobs=1)
+                          engines=[resolve(second_engine), resolve(third_engine)], jobs=1)
     killer.join(timeout=60)
     assert stopped.is_set(), "the second engine never had a grading in flight to be stopped under"
     for g in graded:
@@ -215,4 +248,5 @@ def test_a_cohort_survives_an_engine_that_stops_mid_run(second_engine: str, tmp_
             cohort[g.learner.name].startswith("broken/") else set()
         assert g.report.failed_names() == lost, (g.learner.name, {r.name: r.message for r in g.report.results})
     moved = [g for g in graded if g.attempts > 1]
-    assert moved and all(g.engine == engine.address().url for g in moved), [(g.learner.name, g.engine) for g in graded]
+    assert moved and all(g.engine == third_engine for g in moved), [(g.learner.name, g.engine) for g in graded]
+    assert {g.engine for g in graded} <= {second_engine, third_engine}, [(g.learner.name, g.engine) for g in graded]
