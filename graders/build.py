@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from graders import engine
+from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, BuildNetworkFault, GraderError
 from graders.limits import Limits
 from graders.network_faults import NetworkFault, network_fault, no_versions_hint, retry_pauses
+from graders.package_cache import service as package_cache
 from graders.staging import sent_paths
 from graders.watch import LOG_TAIL_LINES, Watched, run_watched
 
@@ -94,6 +96,16 @@ def context_size(folder: Path, limit: int = MAX_CONTEXT_BYTES, dockerfile: str =
     return total
 
 
+def _bases(dockerfile: Path) -> list[str]:
+    """The images a Dockerfile's stages start FROM (not its own stages); none when it cannot be read here."""
+    try:
+        stages = parse_dockerfile(dockerfile).stages
+    except GraderError:
+        return []
+    names = {stage.name for stage in stages if stage.name}
+    return [stage.base for stage in stages if stage.base not in names]
+
+
 def _failure_summary(lines: list[str]) -> str:
     for line in reversed(lines):
         if "returned a non-zero code" in line or "did not complete successfully" in line:
@@ -135,6 +147,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             legacy_note = (f"This Docker Engine ({engine.major_version()}.x) predates {engine.BUILDKIT_DEFAULT_FROM}.0, "
                            "where BuildKit became the default builder, so the grader used the legacy one.")
     client = build_client(buildkit)
+    through_cache = package_cache.build_args(_bases(dockerfile)) if client.builder == "buildkit" else []
     with tempfile.TemporaryDirectory(prefix="mastery-build-") as tmp:
         iidfile = Path(tmp) / "iid"
 
@@ -143,7 +156,7 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             for key, value in labels.items():
                 argv += ["--label", f"{key}={value}"]
             argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
-            argv += extra_flags
+            argv += [*extra_flags, *through_cache]
             argv.append(str(context))
             return run_watched(argv, env={**os.environ, **engine.address().env(), **client.env}, cwd=None, timeout_s=left,
                                stall_s=(limits or Limits()).build_stall_s if stall_s is None else stall_s,

@@ -27,6 +27,7 @@ import docker.errors
 from graders import engine
 from graders.errors import ImageError
 from graders.labels import STAND_IN_FOR_LABEL, STAND_IN_LABEL, STAND_IN_REVISION_LABEL
+from graders.package_cache import service as package_cache
 from graders.stand_in_python import BOOKWORM_PYTHON, TRIXIE_PYTHON, CPython
 from graders.stand_in_python import layers as python_layers
 
@@ -127,6 +128,8 @@ def revision(ref: str) -> str:
     another revision was made by an older recipe, and `prepare` rebuilds it."""
     recipe = RECIPES[ref]
     parts = [repr(recipe)]
+    if on_imported_debian(recipe) and (trusted := cache_ca()) is not None:
+        parts.append(package_cache.fingerprint(trusted))
     if recipe.suite is not None:
         parts += [IMPORT_REVISION, repr(OFFICIAL_APT_SETTINGS)]
     if recipe.python is not None:
@@ -328,6 +331,14 @@ OFFICIAL_APT_SETTINGS = {
 }
 
 
+def cache_ca() -> Path | None:
+    """The package cache's authority, which the stand-ins trust beside the host's bundle so that their builds may
+    go through the cache (graders/package_cache); None when the cache is off."""
+    if not package_cache.wanted() or not HOST_CA_BUNDLE.is_file():
+        return None
+    return package_cache.authority().cert_path
+
+
 def on_imported_debian(recipe: Recipe) -> bool:
     """Whether recipe builds straight on an imported Debian, which lacks the host CA and LANG."""
     base = RECIPES.get(recipe.base or "")
@@ -353,7 +364,12 @@ def dockerfile(ref: str, recipe: Recipe, with_ca: bool) -> str:
     out += [f"COPY {Path(name).name} {target}" for name, target in recipe.files]
     out += [f"VOLUME {json.dumps(list(recipe.volumes))}"] if recipe.volumes else []
     out += [f"EXPOSE {' '.join(str(port) for port in recipe.expose)}"] if recipe.expose else []
-    out.append(f"LABEL {STAND_IN_LABEL}=true {STAND_IN_FOR_LABEL}={ref} {STAND_IN_REVISION_LABEL}={revision(ref)}")
+    trusts = ""
+    if with_ca and on_imported_debian(recipe) and (trusted := cache_ca()) is not None:
+        # Late, so that the long layers above (CPython built from source) stay in the build cache.
+        out.append(f"COPY trusted-ca.crt {CA_IN_IMAGE}")
+        trusts = f" {package_cache.CA_LABEL}={package_cache.fingerprint(trusted)}"
+    out.append(f"LABEL {STAND_IN_LABEL}=true {STAND_IN_FOR_LABEL}={ref} {STAND_IN_REVISION_LABEL}={revision(ref)}{trusts}")
     out += [f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}"] if recipe.entrypoint else []
     cmd = recipe.cmd
     if cmd is None and on_imported_debian(recipe):
@@ -369,6 +385,8 @@ def _context(ref: str, recipe: Recipe) -> bytes:
     files: dict[str, tuple[bytes, int]] = {"Dockerfile": (dockerfile(ref, recipe, with_ca).encode(), 0o644)}
     if with_ca:
         files["host-ca.crt"] = (HOST_CA_BUNDLE.read_bytes(), 0o644)
+        if (trusted := cache_ca()) is not None:
+            files["trusted-ca.crt"] = (HOST_CA_BUNDLE.read_bytes() + b"\n" + trusted.read_bytes(), 0o644)
     for name, _target in recipe.files:
         data = (resources.files("graders") / STAND_IN_FILES / name).read_bytes()
         files[Path(name).name] = (data, 0o755 if name.endswith(".sh") else 0o644)

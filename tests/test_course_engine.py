@@ -84,6 +84,9 @@ def test_it_runs_engine_28_with_buildx_and_compose_2_40_and_a_second_start_does_
     assert "v2.40." in _inner("compose", "version").stdout
     # Its MTU is the path's at most (measured: nested one level deeper, TLS to PyPI was reset at 1500).
     assert _host("exec", NAME, "cat", "/sys/class/net/eth0/mtu").stdout.strip() == str(control.engine_mtu()) != "1500"
+    # ... and so is its containers': a larger packet from this machine would be dropped at the engine's interface.
+    inner_mtu = _inner("run", "--rm", "debian:trixie-slim", "cat", "/sys/class/net/eth0/mtu").stdout.strip()
+    assert inner_mtu == str(control.engine_mtu())
     # The grader resolves `course` to it, and reads where its ports are reached from the engine itself.
     chosen = resolve(COURSE)
     assert chosen.url == places.url() and chosen.source == f"context {NAME}"

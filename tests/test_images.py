@@ -5,11 +5,13 @@ exact instructions (the build cache, and the images already on learners' machine
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from graders import images
 from graders.images import CA_IN_IMAGE, RECIPES, Recipe
+from graders.package_cache import service as package_cache
 from graders.stand_in_python import TRIXIE_PYTHON
 from graders.stand_in_python import layers as python_layers
 
@@ -47,14 +49,24 @@ def test_copied_files_ship_with_the_package(ref: str) -> None:
         assert (resources.files("graders") / images.STAND_IN_FILES / name).is_file(), name
 
 
-def test_python_stand_in_keeps_its_instructions() -> None:
+@pytest.mark.parametrize("cache", ["off", "on"])
+def test_python_stand_in_keeps_its_instructions(cache: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The long layers come first and stay as they were; the package cache's authority, where the cache is on, goes
+    in late (a second copy of the CA file, with the authority appended), so adding it rebuilt no CPython."""
+    monkeypatch.setenv("MASTERY_PACKAGE_CACHE", cache)
+    monkeypatch.setenv("MASTERY_PACKAGE_CACHE_DIR", str(tmp_path))
+    copy_line = label = ""
+    if cache == "on":
+        fingerprint = package_cache.fingerprint(package_cache.authority().cert_path)
+        copy_line, label = f"COPY trusted-ca.crt {CA_IN_IMAGE}\n", f" {package_cache.CA_LABEL}={fingerprint}"
     assert images.dockerfile("python:3.13-slim", RECIPES["python:3.13-slim"], with_ca=True) == (
         "FROM debian:trixie-slim\n"
         f"COPY host-ca.crt {CA_IN_IMAGE}\n"
         + "".join(line + "\n" for line in python_layers(TRIXIE_PYTHON, images.MIRROR)) +
         f"ENV LANG=C.UTF-8 {CA_ENV}\n"
+        + copy_line +
         "LABEL io.mastery.stand-in=true io.mastery.stand-in.for=python:3.13-slim "
-        f"io.mastery.stand-in.revision={images.revision('python:3.13-slim')}\n"
+        f"io.mastery.stand-in.revision={images.revision('python:3.13-slim')}{label}\n"
         'CMD ["python3"]\n')
 
 

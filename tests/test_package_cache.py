@@ -7,6 +7,7 @@ authority, as a build on the course's offline images will.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -99,3 +100,53 @@ def test_the_authority_s_key_is_readable_by_its_owner_only(cache: PackageCache) 
     host_cert, host_key = cache.authority.for_host("pypi.org")
     assert stat.S_IMODE(host_key.stat().st_mode) == 0o600
     assert cache.authority.for_host("pypi.org") == (host_cert, host_key)  # made once
+
+
+# --- learners' builds through it, on the engine ---------------------------------------------------------------
+
+
+@pytest.mark.engine
+def test_a_learner_s_build_goes_through_the_cache_and_the_image_keeps_no_trace(tmp_path: Path) -> None:
+    """Two learners' builds that install the same package: the second takes it from the cache. Their images
+    record no proxy (BuildKit keeps the predefined proxy arguments out of the history and the config)."""
+    import uuid
+
+    from graders import engine
+    from graders.build import build_client, build_image
+    from graders.package_cache import service
+
+    if build_client(True).builder != "buildkit" or not engine.buildkit_by_default():
+        pytest.skip("the cache serves BuildKit builds; this engine builds with the legacy builder")
+    tags = []
+    try:
+        for learner in ("first", "second"):
+            folder = tmp_path / learner
+            folder.mkdir()
+            (folder / "Dockerfile").write_text(
+                "FROM python:3.13-slim\n"
+                f"RUN pip install --no-cache-dir --disable-pip-version-check six==1.16.0 # {uuid.uuid4().hex}\n")
+            before = service.stats() or {"hits": 0, "upstream_bytes": 0}
+            tags.append(f"mastery-test/package-cache:{learner}-{uuid.uuid4().hex[:8]}")
+            built = build_image(folder, folder / "Dockerfile", tags[-1], {}, timeout_s=300, buildkit=True,
+                                full_log=True)
+            after = service.stats()
+            assert after is not None, "the build did not go through the package cache"
+            if learner == "second":
+                assert after["hits"] > before["hits"] and after["upstream_bytes"] == before["upstream_bytes"], \
+                    (before, after, built.log[-1500:])
+            attrs = engine.client().api.inspect_image(built.image_id)
+            history = json.dumps(engine.client().api.history(built.image_id))
+            assert "PROXY" not in json.dumps(attrs["Config"]["Env"]).upper() and "_PROXY" not in history.upper()
+    finally:
+        for tag in tags:
+            with contextlib.suppress(Exception):
+                engine.client().images.remove(tag)
+
+
+@pytest.mark.engine
+def test_a_base_that_does_not_trust_the_cache_is_not_sent_through_it() -> None:
+    from graders.package_cache import service
+
+    assert service.build_args(["debian:trixie-slim"]) == []  # no Python, no authority: it downloads directly
+    assert service.build_args(["python:3.13-slim", "no-such-image:1"]) == []
+    assert service.build_args([]) == []

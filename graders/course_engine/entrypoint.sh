@@ -33,6 +33,9 @@ esac
 if [ -n "${MASTERY_MTU:-}" ]; then
   dev=$(ip route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
   ip link set dev "${dev:-eth0}" mtu "$MASTERY_MTU" || echo "mastery-engine: could not set the MTU to $MASTERY_MTU" >&2
+  # Its containers and build steps no larger either: a packet from this machine larger than the engine's own
+  # MTU is dropped at its interface, unannounced (a download from the package cache stalled after 64 KB).
+  set -- --mtu "$MASTERY_MTU" "$@"
 fi
 [ -n "${MASTERY_SHARED:-}" ] && set -- --label "io.mastery.shared-folder=$MASTERY_SHARED" "$@"
 exec dockerd "$@"

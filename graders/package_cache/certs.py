@@ -8,9 +8,13 @@ offline images, graders/images.py). The authority is made once per machine, kept
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import os
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -23,11 +27,23 @@ VALID = datetime.timedelta(days=825)  # the longest validity clients accept for 
 
 
 def _write(path: Path, data: bytes, private: bool = False) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.fchmod(fd, 0o600 if private else 0o644)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
-    tmp.replace(path)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Held while a key and its certificate are written: processes grading side by side (test workers, a
+    cohort) must never pair one's key with another's certificate."""
+    with (folder / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -42,8 +58,9 @@ class Authority:
         self.folder = folder
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
-        if not (self.cert_path.is_file() and self.key_path.is_file()):
-            self._make_authority()
+        with _locked(folder):
+            if not (self.cert_path.is_file() and self.key_path.is_file()):
+                self._make_authority()
         self._key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         self._cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
 
@@ -76,7 +93,7 @@ class Authority:
         """The certificate and key files for `host`, signed by this authority (made once, then reused)."""
         safe = "".join(c for c in host.lower() if c.isalnum() or c in ".-")
         cert_path, key_path = self.folder / f"host-{safe}.pem", self.folder / f"host-{safe}.key"
-        with self._lock:
+        with self._lock, _locked(self.folder):
             if cert_path.is_file() and key_path.is_file():
                 return cert_path, key_path
             key = ec.generate_private_key(ec.SECP256R1())

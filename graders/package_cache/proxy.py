@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import logging
 import re
 import select
 import shutil
@@ -35,6 +36,8 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from graders.package_cache.certs import Authority
+
+log = logging.getLogger("graders")
 
 MITM_HOSTS = frozenset({"pypi.org", "files.pythonhosted.org"})
 IMMUTABLE = re.compile(r"\.(?:whl|tar\.gz|tgz|zip|tar\.bz2|deb|udeb)(?:\.metadata)?$")
@@ -273,6 +276,7 @@ class _Handler(socketserver.StreamRequestHandler):
             finally:
                 spooled.unlink(missing_ok=True)
         except (OSError, http.client.HTTPException) as exc:
+            log.info("package cache: %s %s failed upstream: %r", head.method, url, exc)
             _respond(wfile, 502, "Bad Gateway", [("Content-Type", "text/plain")],
                      f"The package cache could not fetch {url}: {exc}\n".encode())
         finally:
