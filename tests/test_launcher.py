@@ -60,7 +60,9 @@ def test_course_script_serves_docs_and_jupyterlab(tmp_path: Path) -> None:
         if ON_COURSE_ENGINE:
             # A terminal's docker is the course engine's, and what it publishes on the engine's loopback is
             # reached at this machine's, as the lessons' `curl localhost:8000` expects.
-            said = asyncio.run(terminal_says(lab, token, "docker context show; docker info --format '{{.ServerVersion}}'",
+            said = asyncio.run(terminal_says(lab, token, # `context show` came with CLI 23; Debian's 20.10 CLI knows `context inspect`.
+                                             "docker context inspect --format '{{.Name}}'; "
+                                             "docker info --format '{{.ServerVersion}}'",
                                              "\n28."))
             assert "mastery" in said, said
             asyncio.run(terminal_says(lab, token, f"docker run -d --name launcher-web -p 127.0.0.1:{web}:8000 "

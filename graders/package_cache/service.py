@@ -93,7 +93,7 @@ def running() -> PackageCache | None:
     with _lock:
         if _cache is None and not _failed:
             try:
-                _cache = PackageCache(folder(), listen=(_gateway(), 0)).start()
+                _cache = PackageCache(folder(), listen=(host_gateway(), 0)).start()
             except (OSError, docker.errors.DockerException, LookupError) as exc:
                 log.debug("no package cache: %s", exc)
                 _failed = True
@@ -105,7 +105,7 @@ def stats() -> dict[str, int] | None:
     return _cache.stats.as_dict() if _cache is not None else None
 
 
-def _gateway() -> str:
+def host_gateway() -> str:
     """The host engine's default bridge gateway: an address of this machine that containers reach."""
     client = docker.from_env(timeout=30, environment=resolve(HOST).env())
     try:
