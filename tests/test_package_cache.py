@@ -150,3 +150,22 @@ def test_a_base_that_does_not_trust_the_cache_is_not_sent_through_it() -> None:
     assert service.build_args(["debian:trixie-slim"]) == []  # no Python, no authority: it downloads directly
     assert service.build_args(["python:3.13-slim", "no-such-image:1"]) == []
     assert service.build_args([]) == []
+
+
+def test_it_fetches_nothing_from_this_machine_or_the_metadata_address(cache: PackageCache) -> None:
+    """A build reaches the cache at an address of this machine; through it, it must not reach what it cannot reach
+    itself: this machine's loopback services, its other addresses, or the cloud metadata address."""
+    import http.client
+
+    host, port = cache.address
+    for method, target in (("CONNECT", "127.0.0.1:22"), ("CONNECT", f"{host}:{port}"), ("CONNECT", "localhost:8888"),
+                           ("GET", "http://169.254.169.254/latest/meta-data/"), ("GET", f"http://{host}:{port}/")):
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            connection.request(method, target)
+            answer = connection.getresponse()
+            assert answer.status == 403, (method, target, answer.status)
+            assert b"does not fetch from" in answer.read()
+        finally:
+            connection.close()
+    assert cache.stats.as_dict()["tunnels"] == 0 and cache.stats.as_dict()["misses"] == 0

@@ -9,6 +9,7 @@ NAT rule builds need to reach PyPI, and takes it away again. Base images come fr
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -74,6 +75,14 @@ def _rules(extra: ExtraEngine, action: str, check: bool = True) -> None:
         _sh("iptables", *(action if word == "{action}" else word for word in rule), check=check)
 
 
+def _bridges_in(pool: str) -> list[str]:
+    """The interfaces of this machine with an IPv4 address inside `pool`."""
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True, timeout=30).stdout
+    network = ipaddress.ip_network(pool)
+    return [fields[1] for fields in (line.split() for line in out.splitlines())
+            if len(fields) > 3 and ipaddress.ip_interface(fields[3]).ip in network]
+
+
 def _counts(client: docker.DockerClient) -> dict[str, set[str]]:
     return {"containers": {c.id for c in client.containers.list(all=True)},
             "images": {i.id for i in client.images.list(all=True)},
@@ -126,6 +135,8 @@ def _extra_engine(extra: ExtraEngine) -> Iterator[str]:
                 proc.kill()
         _rules(extra, "-D", check=False)
         _sh("ip", "link", "delete", extra.bridge, check=False)
+        for bridge in _bridges_in(extra.pool):  # a network of a grading the stopped engine never removed
+            _sh("ip", "link", "delete", bridge, check=False)
         _sh("umount", "-R", str(root / "exec"), check=False)
         shutil.rmtree(root, ignore_errors=True)
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import ipaddress
+import itertools
 import json
 import logging
 import re
@@ -116,6 +118,34 @@ def read_head(rfile: Stream) -> Head | None:
         name, _, value = raw.decode("latin-1").partition(":")
         headers.append((name.strip(), value.strip()))
     return Head(parts[0], parts[1], parts[2], headers)
+
+
+class Refused(Exception):
+    """A destination the cache will not fetch from: this machine, or an address no package index has."""
+
+
+def outside_address(host: str) -> str:
+    """The address `host` resolves to, when it is one a package index may have. A build reaches the cache on an
+    address of this machine; without this, it could ask the cache for this machine's loopback services or the
+    cloud metadata address, which the build itself cannot reach."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    for address in addresses:
+        if (address.is_loopback or address.is_link_local or address.is_unspecified or address.is_multicast
+                or address.is_reserved or str(address) in local_addresses()):
+            raise Refused(f"The package cache does not fetch from {host} ({address}): it is this machine or an "
+                          "address no package index has.")
+    return str(addresses[0])
+
+
+def local_addresses() -> frozenset[str]:
+    """Every IPv4 address assigned to this machine: those /proc/net/fib_trie marks "/32 host LOCAL"."""
+    try:
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(before.split()[-1] for before, line in itertools.pairwise(lines)
+                     if "/32 host LOCAL" in line)
 
 
 class PackageCache(socketserver.ThreadingTCPServer):
@@ -220,7 +250,11 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._serve(rfile, wfile, f"https://{host}", read_head(rfile))
             return
         try:
-            upstream = socket.create_connection((host, int(port)), timeout=UPSTREAM_TIMEOUT_S)
+            address = outside_address(host.strip("[]"))
+            upstream = socket.create_connection((address, int(port)), timeout=UPSTREAM_TIMEOUT_S)
+        except Refused as exc:
+            _respond(self.wfile, 403, "Forbidden", [], f"{exc}\n".encode())
+            return
         except (OSError, ValueError) as exc:
             _respond(self.wfile, 502, "Bad Gateway", [], f"Could not reach {head.target}: {exc}\n".encode())
             return
@@ -253,8 +287,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 _respond(wfile, int(str(info["status"])), str(info["reason"]),
                          [(str(k), str(v)) for k, v in info["headers"]], stored)  # type: ignore[attr-defined]
             return
-        self.server.stats.add(misses=1)
         parts = urlsplit(url)
+        try:
+            outside_address(parts.hostname or "")
+        except (Refused, OSError) as exc:
+            _respond(wfile, 403, "Forbidden", [("Content-Type", "text/plain")], f"{exc}\n".encode())
+            return
+        self.server.stats.add(misses=1)
         connection: http.client.HTTPConnection = (
             http.client.HTTPSConnection(parts.netloc, timeout=UPSTREAM_TIMEOUT_S, context=self.server.upstream)
             if parts.scheme == "https" else http.client.HTTPConnection(parts.netloc, timeout=UPSTREAM_TIMEOUT_S))
