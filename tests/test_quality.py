@@ -90,7 +90,7 @@ def test_the_reference_and_each_variant_grade_as_mastery_labs_names_them() -> No
     assert both.returncode == 2 and "not both" in both.stderr
 
 
-@pytest.mark.parametrize("name", ["check_latency", "stack_latency", "cohort"])
+@pytest.mark.parametrize("name", ["check_latency", "stack_latency", "cohort", "package_cache"])
 def test_the_benchmarks_load(name: str) -> None:
     """The benchmarks run rarely, by hand: an import they lost (a lab's samples became drawn per run) must
     show here, not when someone wants the figures."""
