@@ -153,6 +153,7 @@ class PackageCache(socketserver.ThreadingTCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64  # builds side by side (a cohort, the test workers) open many connections at once
 
     def __init__(self, folder: Path, listen: tuple[str, int] = ("127.0.0.1", 0), index_ttl_s: float = 600.0,
                  upstream: ssl.SSLContext | None = None) -> None:
@@ -184,6 +185,11 @@ class PackageCache(socketserver.ThreadingTCPServer):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A connection that failed ends quietly: the grading process's output is the learner's, never a
+        traceback of the cache's."""
+        log.debug("package cache: a connection from %s failed", client_address, exc_info=True)
+
     def tls_for(self, host: str) -> ssl.SSLContext:
         """The server side of a tunnel this proxy ends, presenting the authority's certificate for `host`."""
         if host not in self._contexts:
@@ -208,7 +214,7 @@ class PackageCache(socketserver.ThreadingTCPServer):
             info = json.loads(meta.read_text())
         except (OSError, ValueError):
             return None
-        if time.time() - float(info["stored"]) > lifetime or not body.is_file():
+        if time.time() - float(info.get("stored", 0)) > lifetime or not body.is_file():
             return None
         return info, body
 
@@ -299,33 +305,52 @@ class _Handler(socketserver.StreamRequestHandler):
             if parts.scheme == "https" else http.client.HTTPConnection(parts.netloc, timeout=UPSTREAM_TIMEOUT_S))
         headers = {k: v for k, v in head.headers if k.lower() not in HOP_BY_HOP and not k.lower().startswith("proxy-")}
         target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+        answering = False
         try:
             connection.request(head.method, target, body=body or None, headers=headers)
             answer = connection.getresponse()
             kept = [(k, v) for k, v in answer.getheaders() if k.lower() in KEPT_HEADERS]
+            length = answer.getheader("content-length") or ""
+            streams = head.method != "HEAD" and length.isdigit()
+            if streams:
+                # Passed on as it arrives: a build's pip waits 15 s for its next byte, a large wheel takes longer.
+                _write_head(wfile, answer.status, answer.reason, kept, int(length))
+                answering = True
             with tempfile.NamedTemporaryFile(dir=self.server.objects, delete=False) as tmp:
-                size = _copy(answer, tmp)
+                spooled = Path(tmp.name)
+                try:
+                    size = _copy(answer, tmp, also=wfile if streams else None)
+                except BaseException:
+                    spooled.unlink(missing_ok=True)
+                    raise
             self.server.stats.add(upstream_bytes=size, served_bytes=size)
-            spooled = Path(tmp.name)
             try:
-                with spooled.open("rb") as spool:
-                    _respond(wfile, answer.status, answer.reason, kept, spool, head_only=head.method == "HEAD")
-                if usable and answer.status == 200 and lifetime_s(url, self.server.index_ttl_s) is not None:
+                if streams:
+                    wfile.flush()
+                else:
+                    with spooled.open("rb") as spool:
+                        _respond(wfile, answer.status, answer.reason, kept, spool, head_only=head.method == "HEAD")
+                whole = not streams or size == int(length)
+                if whole and usable and answer.status == 200 and lifetime_s(url, self.server.index_ttl_s) is not None:
                     self.server.store(url, accept, {"status": 200, "reason": answer.reason, "headers": kept}, spooled)
             finally:
                 spooled.unlink(missing_ok=True)
         except (OSError, http.client.HTTPException) as exc:
             log.info("package cache: %s %s failed upstream: %r", head.method, url, exc)
+            if answering:
+                raise OSError(f"upstream broke off {url}") from exc  # the client sees its answer end short
             _respond(wfile, 502, "Bad Gateway", [("Content-Type", "text/plain")],
                      f"The package cache could not fetch {url}: {exc}\n".encode())
         finally:
             connection.close()
 
 
-def _copy(source: http.client.HTTPResponse, target: IO[bytes]) -> int:
+def _copy(source: http.client.HTTPResponse, target: IO[bytes], also: Stream | None = None) -> int:
     size = 0
     while chunk := source.read(1 << 16):
         target.write(chunk)
+        if also is not None:
+            also.write(chunk)
         size += len(chunk)
     return size
 
@@ -337,11 +362,15 @@ def _respond(wfile: Stream, status: int, reason: str, headers: list[tuple[str, s
     start = stream.tell()
     length = stream.seek(0, 2) - start
     stream.seek(start)
-    lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {length}", "", ""]
-    wfile.write("\r\n".join(lines).encode("latin-1"))
+    _write_head(wfile, status, reason, headers, length)
     if not head_only:
         shutil.copyfileobj(stream, wfile, 1 << 16)
     wfile.flush()
+
+
+def _write_head(wfile: Stream, status: int, reason: str, headers: list[tuple[str, str]], length: int) -> None:
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {length}", "", ""]
+    wfile.write("\r\n".join(lines).encode("latin-1"))
 
 
 def _relay(a: socket.socket, b: socket.socket) -> None:
