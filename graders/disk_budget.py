@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import docker.errors
 
-from graders import engine, runs
+from graders import engine, engine_locks, runs
 from graders.errors import BuildFailed
 from graders.labels import run_of_tag
 from graders.limits import Limits
@@ -44,6 +44,7 @@ log = logging.getLogger("graders")
 # The legacy builder's log: "Step 2/3 : RUN …" starts a step, " ---> 1a2b3c4d5e6f" names the image it ended in.
 _STEP = re.compile(r"^Step \d+/\d+ : (\S+)")
 _STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
+PRUNE_WAIT_S = 30.0  # how long a trim waits for the other gradings on the engine to finish building
 LEAF_WAIT_S = 15.0  # how long a stopped build's step container may keep the image it ran on (seen: seconds)
 CLOCK_SLACK_S = 2.0  # how much earlier than the run's start a cache record may say it was made (clock steps)
 
@@ -141,7 +142,14 @@ def trim_run(run_id: str, limits: Limits, *, leaves: Sequence[str] = (), since: 
         if len(found) == 1 and not _names(found[0]) and found[0]["Size"] > budget \
                 and added_bytes(api, found[0], images) > budget and _remove(api, found[0]["Id"], LEAF_WAIT_S):
             removed.append(found[0]["Id"])
-    records, freed = _trim_build_cache(api, limits, since) if build_cache else ([], 0)
+    records: list[str] = []
+    freed = 0
+    if build_cache:
+        with engine_locks.exclusive_within(engine_locks.BUILD_CACHE, PRUNE_WAIT_S) as alone:
+            if alone:
+                records, freed = _trim_build_cache(api, limits, since)
+            else:  # another grading is between a build and its rebuild: a later run's trim prunes instead
+                log.info("the build cache was not trimmed: other gradings on this engine were building")
     return Trimmed(tuple(removed), tuple(records), freed)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from graders import engine, kinds, runs
+from graders import engine, engine_locks, kinds, runs
 from graders.check_model import Check, Outcome, Phase
 from graders.context import Blocker, GradingContext
 from graders.deadline import DeadlineExceeded, call_with_deadline
@@ -61,9 +61,10 @@ def _grade(spec: LabSpec, submission: Path, chosen: EngineAddress, limits: Limit
         try:
             steps.parse(ctx, say)
             _run_checks(ctx, Phase.STATIC, results)
-            if not ctx.blocker_for(Phase.BUILD):
-                _guarded(ctx, Phase.BUILD, lambda: steps.build(ctx, say))
-            _run_checks(ctx, Phase.BUILD, results)
+            with engine_locks.shared(engine_locks.BUILD_CACHE):  # the build and its rebuilds find its layers
+                if not ctx.blocker_for(Phase.BUILD):
+                    _guarded(ctx, Phase.BUILD, lambda: steps.build(ctx, say))
+                _run_checks(ctx, Phase.BUILD, results)
             # The runtime phase (start, then every runtime check) has one budget; a check still going at its end
             # is cut off and the rest are not started, so no submission holds the learner past it.
             ctx.runtime_deadline = time.monotonic() + spec.limits.health_budget_s + spec.limits.run_timeout_s

@@ -120,3 +120,34 @@ def test_work_on_an_engines_cache_mounts_takes_turns(tmp_path: Path, monkeypatch
     for t in threads:
         t.join()
     assert most[0] == 1
+
+
+def test_a_prune_waits_for_builds_in_flight_and_is_put_off_when_they_last(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grading holds the engine's build-cache lock shared while it builds and rebuilds; a trim takes it alone,
+    so it never prunes between another grading's build and its rebuild."""
+    import threading
+
+    from graders import engine_locks
+
+    monkeypatch.setenv("MASTERY_RUNS_DIR", str(tmp_path))
+    building, done = threading.Event(), threading.Event()
+
+    def grading() -> None:
+        with engine_locks.shared(engine_locks.BUILD_CACHE):
+            building.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=grading)
+    thread.start()
+    try:
+        assert building.wait(10)
+        with engine_locks.shared(engine_locks.BUILD_CACHE):  # another grading builds at the same time
+            pass
+        with engine_locks.exclusive_within(engine_locks.BUILD_CACHE, 0.5) as alone:
+            assert not alone
+    finally:
+        done.set()
+        thread.join(10)
+    with engine_locks.exclusive_within(engine_locks.BUILD_CACHE, 0.5) as alone:
+        assert alone
