@@ -63,7 +63,7 @@ def build_args(bases: Iterable[str]) -> list[str]:
     cache = running()
     if cache is None:
         return []
-    if len(trusting(bases)) != len(bases):
+    if len(trusting(bases, cache.authority.cert_path)) != len(bases):
         return []
     host, port = cache.address
     url = f"http://{host}:{port}"
@@ -71,9 +71,10 @@ def build_args(bases: Iterable[str]) -> list[str]:
         "--build-arg", "NO_PROXY=localhost,127.0.0.1", "--build-arg", "no_proxy=localhost,127.0.0.1"]
 
 
-def trusting(refs: Iterable[str]) -> list[str]:
-    """Those of `refs` on the engine that trust this machine's cache authority (by their label)."""
-    expected = fingerprint(authority().cert_path)
+def trusting(refs: Iterable[str], cert: Path | None = None) -> list[str]:
+    """Those of `refs` on the engine that trust this machine's cache authority (by their label); `cert`: the
+    authority's certificate where the caller holds it already (a running cache), so it is not opened again."""
+    expected = fingerprint(cert or authority().cert_path)
     client = engine.client()
     found = []
     for ref in refs:
