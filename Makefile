@@ -7,7 +7,7 @@ OFFLINE ?=
 # Material for MkDocs prints an end-of-life banner on every build; DESIGN.md already plans for it.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup course test engine venv images course-engine site browser clean
+.PHONY: setup course test engine venv images course-engine site browser clean environment
 
 setup: engine venv images course-engine site browser
 
@@ -66,6 +66,16 @@ test: setup
 	MASTERY_ENGINE=$(SMOKE_ENGINE) $(BIN)/python -m pytest -n 2 $(SMOKE) || status=$$?; \
 	MASTERY_ENGINE=$(SMOKE_ENGINE) $(BIN)/python -m pytest -m alone $(SMOKE_ALONE) || status=$$?; \
 	exit $$status
+
+# The compose learning environment (compose.yaml) on a machine without a registry: its images built on the
+# course's offline bases (the stand-in python:3.13-slim, the course engine's own image), the environment started,
+# and the labs' base images copied into its engine. Where images can be pulled: docker compose up --build --wait
+environment: images
+	@MASTERY_ENGINE_BASE=$$($(BIN)/mastery --engine host engine image) docker compose build
+	@MASTERY_PREPARE_IMAGES=0 docker compose up --wait
+	@bash environment/seed-images.sh
+	@echo "JupyterLab: http://127.0.0.1:$${LAB_PORT:-8888} (its token: docker compose logs lab | grep token=)"
+	@echo "Course site: http://127.0.0.1:$${DOCS_PORT:-8008}"
 
 clean:
 	@$(BIN)/mastery clean

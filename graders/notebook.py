@@ -11,12 +11,15 @@ import logging
 import warnings
 from pathlib import Path
 
+from graders import progress as progress_record
 from graders import reporters as report_mod
 from graders import runs
 from graders.errors import GraderError, Interrupted
 from graders.labs import get_lab
 from graders.results import GradeReport, Status
 from graders.runner import grade
+
+log = logging.getLogger(__name__)
 
 
 class CheckFailed(AssertionError):
@@ -84,6 +87,10 @@ def grade_lab(lab_id: str, folder: str | Path = ".") -> NotebookReport:
         except GraderError as exc:
             report = GradeReport(lab_id=lab_id, lab_title=lab_id, submission=str(folder),
                                  problem=exc.message + (f" {exc.hint}" if exc.hint else ""))
+    try:  # kept for `mastery progress` and labs/my-progress.ipynb; grading never fails for it
+        progress_record.record(report, folder)
+    except Exception:
+        log.debug("could not record the progress of %s", lab_id, exc_info=True)
     progress(report_mod.summary(report) if not report.problem else f"{lab_id}: could not grade", done=True)
     result = NotebookReport(report)
     _display(result._repr_html_())

@@ -22,6 +22,8 @@ os.environ.update(TEST_ENGINE.env())
 os.environ["MASTERY_ENGINE"] = TEST_ENGINE.url
 os.environ.pop("DOCKER_CONTEXT", None)
 engine.use(TEST_ENGINE.url)
+# No test's check lands in the learner's record (labs/.progress.json); tests/test_progress.py records under tmp_path.
+os.environ["MASTERY_PROGRESS"] = "off"
 
 
 def _engine_problem() -> str | None:

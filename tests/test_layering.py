@@ -13,7 +13,7 @@ PACKAGE = Path(graders.__file__).parent
 # What sits above the engine layer: the checks, the lab kinds and the labs, and what drives a run or a person.
 UPPER = ("graders.checks", "graders.kinds", "graders.labs", "graders.runner", "graders.validation", "graders.cli",
          "graders.notebook", "graders.doctor", "graders.reporters", "graders.submission", "graders.cohort",
-         "graders.__main__")
+         "graders.__main__", "graders.progress_table")
 
 
 def _module(path: Path) -> str:

@@ -193,14 +193,20 @@ def _broken_rules(path: Path) -> dict[str, str]:
 
 # --- (a) the site -----------------------------------------------------------------------------------
 
-def test_site_builds_strictly_within_budget(tmp_path: Path) -> None:
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str], float]:
+    """The site built once for the tests that read it: where, how mkdocs ended, and how long it took."""
+    site = tmp_path_factory.mktemp("built") / "site"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     start = time.perf_counter()
     # From the repository root: the snippets' base_path "." is resolved against the working directory.
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
                           cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, check=False)
-    seconds = time.perf_counter() - start
+    return site, proc, time.perf_counter() - start
+
+
+def test_site_builds_strictly_within_budget(built_site: tuple[Path, subprocess.CompletedProcess[str], float]) -> None:
+    site, proc, seconds = built_site
     from conftest import FIGURES
 
     FIGURES["mkdocs build --strict"] = f"{seconds:.2f} s (budget {BUILD_BUDGET_S:g} s)"
@@ -320,6 +326,42 @@ def test_lesson_links_the_lab_notebook_and_check_command() -> None:
     link = f"[`{notebook}`]({_jupyterlab_url(notebook)})"
     assert link in text, f"the lesson should link the lab notebook as {link}"
     assert "mastery check ml-api" in text
+
+
+def test_each_lab_page_opens_its_notebook_in_jupyterlab(built_site: tuple[Path, subprocess.CompletedProcess[str], float]) -> None:
+    """scripts/site_hooks.py links every existing lab's notebook to JupyterLab, with the class the site's script
+    unlinks on a copy not served locally; the lab's section has the anchor `mastery progress` links to."""
+    from graders.labs import all_labs
+
+    site, proc, _ = built_site
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (site / "assets" / "javascripts" / "lab-links.js").is_file()
+    for lab_id, spec in all_labs().items():
+        page = site / spec.lesson.removesuffix(".md") / "index.html"
+        html = page.read_text(encoding="utf-8")
+        url = _jupyterlab_url(f"labs/{lab_id}/{lab_id}.ipynb")
+        links = [tag for tag in re.findall(r"<a\b[^>]*>", html) if f'href="{url}"' in tag]
+        assert links and all('class="mastery-lab-link"' in tag for tag in links), f"{page}: no link {url} of class mastery-lab-link"
+        assert f'id="lab-{lab_id}"' in html, f"{page}: no section with the anchor lab-{lab_id}"
+        assert re.search(r'<script src="[./]*assets/javascripts/lab-links\.js"', html), f"{page}: without lab-links.js"
+
+
+def test_only_existing_labs_get_a_jupyterlab_link() -> None:
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location("site_hooks", ROOT / "scripts" / "site_hooks.py")
+    assert loader is not None and loader.loader is not None
+    hooks = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(hooks)
+    text = ("Open the notebook `labs/ml-api/ml-api.ipynb` in JupyterLab.\n"
+            "    Open the notebook\n    `labs/k8s-deploy/k8s-deploy.ipynb` (coming).\n"
+            "Open the notebook `labs/ml-api/other.ipynb`.\n")
+    assert hooks.lab_links(text, frozenset({"ml-api"})) == (
+        "Open the notebook [`labs/ml-api/ml-api.ipynb`](http://127.0.0.1:8888/lab/tree/ml-api/ml-api.ipynb)"
+        "{ .mastery-lab-link } in JupyterLab.\n"
+        "    Open the notebook\n    `labs/k8s-deploy/k8s-deploy.ipynb` (coming).\n"
+        "Open the notebook `labs/ml-api/other.ipynb`.\n")
+    assert _jupyterlab_url("labs/") == hooks.JUPYTERLAB, "the hook's JupyterLab is the one `make course` starts"
 
 
 def test_each_lab_names_an_existing_lesson_that_leads_to_it() -> None:

@@ -164,3 +164,55 @@ def test_site_in_a_real_browser(served: str) -> None:
         finally:
             browser.close()
     assert not requests_out, f"the site asked for things outside itself: {requests_out[:5]}"
+
+
+
+class EnvironmentHandler(QuietHandler):
+    """The compose environment's docs server (environment/serve_docs.py): the site, and where its JupyterLab is."""
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] != "/mastery-environment.json":
+            super().do_GET()
+            return
+        body = b'{"lab": "http://127.0.0.1:9888/"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.browser
+def test_lab_links_open_jupyterlab_only_where_the_site_is_local(site: Path, served: str) -> None:
+    """course/assets/javascripts/lab-links.js: served from 127.0.0.1 or localhost, a lesson links its lab's notebook
+    in the learner's JupyterLab (where the server says it is, if it does); under another name (a hosted copy) the
+    link is plain text, the notebook's path still shown."""
+    from playwright.sync_api import sync_playwright
+
+    port = urlparse(served).port
+    notebook = "/lab/tree/first-image/first-image.ipynb"
+    environment = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(EnvironmentHandler, directory=str(site)))
+    threading.Thread(target=environment.serve_forever, daemon=True).start()
+    with sync_playwright() as pw:
+        # A hosted copy, played by a name the browser resolves to the local server.
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                           "--host-resolver-rules=MAP course.example.org 127.0.0.1"])
+        try:
+            page = browser.new_page()
+            for base, lab in ((served, "http://127.0.0.1:8888"), (f"http://localhost:{port}/", "http://127.0.0.1:8888"),
+                              (f"http://127.0.0.1:{environment.server_address[1]}/", "http://127.0.0.1:9888"),
+                              (f"http://course.example.org:{port}/", None)):
+                page.goto(base + "first-image/")
+                section = page.locator("#lab-first-image + .admonition")
+                assert "labs/first-image/first-image.ipynb" in section.inner_text(), base
+                link = section.locator("a.mastery-lab-link")
+                if lab is None:
+                    page.wait_for_function("() => document.querySelectorAll('a.mastery-lab-link').length === 0", timeout=10_000)
+                else:
+                    page.wait_for_function(f"() => document.querySelector('#lab-first-image + .admonition a.mastery-lab-link')"
+                                           f".getAttribute('href') === '{lab}{notebook}'", timeout=10_000)
+                    assert link.count() == 1, base
+        finally:
+            browser.close()
+            environment.shutdown()

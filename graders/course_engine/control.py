@@ -168,6 +168,11 @@ def reset(say: Say = print, seed: Iterable[str] = ()) -> EngineStatus:
     return start(say, seed)
 
 
+def image(say: Say = print) -> str:
+    """The course engine's image on the host's engine, made if missing; returns its ref."""
+    return _image(_host_client(), say)
+
+
 def _image(host: DockerClient, say: Say) -> str:
     ref = recipe.image_ref()
     try:
