@@ -39,6 +39,11 @@ class Need(enum.Enum):
     SERVER = "a server answering on the lab's port"
     JOB_RESULT = "the finished job's exit code and output"
     STACK = "the running stack"
+    # An engine-state lab: the containers (and files) the learner made with their own `docker` commands,
+    # inspected, never changed. Runtime: it is what runs now, judged under the runtime budget.
+    ENGINE_STATE = "the learner's own objects in the Docker Engine, inspected read-only"
+    MANIFESTS = "the Kubernetes manifests, every document parsed"  # a manifest lab: judged without an engine
+    CLUSTER = "the manifests applied to a live Kubernetes cluster"  # skipped where no cluster answers
 
     @property
     def phase(self) -> Phase:
@@ -49,7 +54,8 @@ NEED_PHASE: dict[Need, Phase] = {
     Need.FILES: Phase.STATIC, Need.DOCKERFILE: Phase.STATIC, Need.COMPOSE_FILE: Phase.STATIC,
     Need.IMAGE: Phase.BUILD, Need.STACK_IMAGES: Phase.BUILD, Need.ENGINE: Phase.BUILD,
     Need.CONTAINER: Phase.RUNTIME, Need.SERVER: Phase.RUNTIME, Need.JOB_RESULT: Phase.RUNTIME,
-    Need.STACK: Phase.RUNTIME,
+    Need.STACK: Phase.RUNTIME, Need.ENGINE_STATE: Phase.RUNTIME,
+    Need.MANIFESTS: Phase.STATIC, Need.CLUSTER: Phase.RUNTIME,
 }
 
 

@@ -141,6 +141,12 @@ def check(lab: str, folder: Path | None, format_name: str, output_file: Path | N
     spec = get_lab(lab)
     if (solution or variant) and folder is not None:
         raise click.UsageError("Give a FOLDER, or --solution/--variant, not both.")
+    if (solution or variant) and spec.kind == "engine-state":
+        # Its reference is a script of docker commands that makes containers by fixed names in this engine: graded
+        # without running it, the grader would judge whatever containers of those names are here.
+        script = spec.solution_dir.relative_to(REPO_ROOT) / "commands.sh"
+        raise click.UsageError(f"{spec.id} is graded on the containers its commands make, not on files: run {script} "
+                               f"(or a variant's version of it) in a folder, then `mastery check {spec.id} FOLDER`.")
     chosen = None
     if variant:
         try:

@@ -19,6 +19,9 @@ from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
 from graders.engine import config_env
 from graders.engine_address import EngineAddress
 from graders.health_probe import Verdict
+from graders.kube_cluster import LiveResult
+from graders.learner_objects import LearnerObjects
+from graders.manifest_model import Manifests
 from graders.spec import LabSpec
 from graders.stack import Stack
 
@@ -69,6 +72,15 @@ class GradingContext:
     idle_health: concurrent.futures.Future[Verdict] | None = None
     # The run's networks (the container's, and the front's where a port is published), made while the image builds.
     networks: concurrent.futures.Future[tuple[str, str | None]] | None = None
+    # A manifest lab: every document of the learner's manifests, and (with a cluster) their live run in the
+    # namespace named here, which teardown deletes.
+    manifests: Manifests | None = None
+    cluster_namespace: str | None = None
+    cluster_result: LiveResult | None = None
+    # An engine-state lab: the text files its task has the learner write (None: not there), and the read-only
+    # view of the learner's own containers that its checks inspect (graders/learner_objects.py).
+    handed_in: dict[str, str | None] = field(default_factory=dict)
+    learner: LearnerObjects | None = None
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -62,6 +62,16 @@ def run_labels(run_id: str, lab_id: str) -> dict[str, str]:
     return {RUN_LABEL: run_id, LAB_LABEL: lab_id, OWNER_LABEL: owner()}
 
 
+# What an engine-state lab's task has the learner put on every container it makes (`--label course.lab=<lab id>`):
+# the grader lists the lab's containers by it, and its proofs remove them by it. Never on a grading run's own objects.
+TASK_LABEL = "course.lab"
+
+
+def task_label(lab_id: str) -> str:
+    """The `key=value` label of an engine-state lab's containers, as `docker run --label` and `--filter` take it."""
+    return f"{TASK_LABEL}={lab_id}"
+
+
 def scratch_prefix(lab_id: str, run_id: str) -> str:
     """The name a run's scratch folders start with (its staged copy, its volume folder), under the system's
     temporary folder: the run id in it lets the sweep of a killed run remove them too."""

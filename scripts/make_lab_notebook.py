@@ -24,18 +24,32 @@ def meta(grade_id: str, points: float | None = None) -> dict[str, object]:
     return {"nbgrader": nb}
 
 
+# What the check cell does, for a kind of lab that neither builds nor runs anything (the default text says it does).
+CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you wrote, validates it against the Kubernetes "
+                        "schemas and checks what a cluster would only tell you later; it builds and runs nothing. Where a "
+                        "cluster answers (a kubeconfig and `kubectl`), it also applies them in a namespace of its own and "
+                        "deletes that namespace afterwards; elsewhere that check is skipped, with the reason.",
+                        "reads the manifests in this folder"),
+           "engine-state": ("Run the next cell. The grader looks at the containers in your Docker Engine by the names "
+                            "and the label the task gives, and reads the files you saved in this folder. It only looks: "
+                            "it starts, stops and removes nothing, and makes nothing of its own.",
+                            "looks at your containers and files")}
+
+
 def main(lab_id: str) -> None:
     spec = get_lab(lab_id)
     text = (spec.folder / "notebook.md").read_text(encoding="utf-8")
     cells = [new_markdown_cell(part.strip(), metadata=meta(f"intro-{i}"))
              for i, part in enumerate(text.split("<!-- cell -->"))]
-    cells.append(new_markdown_cell(
-        "## Check your work\n\nRun the next cell. The grader builds your files on the Docker Engine, runs the result "
+    how, does = CHECKED.get(spec.kind, (
+        "Run the next cell. The grader builds your files on the Docker Engine, runs the result "
         "with limits (memory, processes, no privileges), checks it, and removes everything it made. The first build "
-        "downloads the Python packages; later checks reuse the cache.\n\n"
+        "downloads the Python packages; later checks reuse the cache.", "builds what is in this folder"))
+    cells.append(new_markdown_cell(
+        f"## Check your work\n\n{how}\n\n"
         f"The same check runs in a terminal: `mastery check {spec.id}`.", metadata=meta("check-intro")))
     cells.append(new_code_cell(f'from graders.notebook import grade_lab\n\nreport = grade_lab("{spec.id}")'
-                               "  # builds what is in this folder and shows a verdict per check",
+                               f"  # {does} and shows a verdict per check",
                                metadata=meta("grade-run")))
     cells.append(new_markdown_cell("Each cell below is one check; it passes when the check passed above.",
                                    metadata=meta("checks-intro")))

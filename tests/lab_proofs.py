@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from engine_state_proofs import task_done
+
 from graders.results import GradeReport, Status
 from graders.runner import grade
 from graders.spec import LabSpec
@@ -14,7 +16,9 @@ from graders.submission import Variant, materialize
 
 def solution_scores_full_marks(spec: LabSpec, tmp_path: Path, alternative: Variant | None = None) -> GradeReport:
     """The reference solution, or an alternative correct one, scores every point this host can award."""
-    report = grade(spec, materialize(spec, alternative, into=tmp_path / "sub"))
+    folder = materialize(spec, alternative, into=tmp_path / "sub")
+    with task_done(spec, folder, must_succeed=True):  # an engine-state lab: its commands run first
+        report = grade(spec, folder)
     failed = {r.name: r.message for r in report.results if r.status not in (Status.PASSED, Status.SKIPPED)}
     assert not failed, failed
     for r in report.results:
@@ -26,7 +30,8 @@ def solution_scores_full_marks(spec: LabSpec, tmp_path: Path, alternative: Varia
 
 def variant_fails_exactly_its_checks(spec: LabSpec, variant: Variant, tmp_path: Path) -> GradeReport:
     folder = materialize(spec, variant, into=tmp_path / "sub")
-    report = grade(spec, folder)
+    with task_done(spec, folder, must_succeed=False):
+        report = grade(spec, folder)
     skipped = {r.name for r in report.results if r.status is Status.SKIPPED}  # e.g. GPU checks on a host without
     expected = set(variant.fails) - skipped
     assert report.failed_names() == expected, {r.name: r.message for r in report.results}

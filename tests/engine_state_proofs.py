@@ -1,0 +1,64 @@
+"""An engine-state lab's proofs do what its learner does: run the reference (or a variant's) command script in the
+lab's folder against the test engine, then grade, then remove every container the task makes. The grader itself
+makes and removes nothing, so the proofs clean up after the script, by the lab's label and its containers' names.
+
+Proofs of one such lab use the same container names: on one engine they take turns (a lock per lab, held across
+script, grading and clean-up), while other labs' proofs go on beside them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker.errors
+
+from graders import engine, engine_locks
+from graders.labels import task_label
+from graders.spec import LabSpec
+
+SCRIPT = "commands.sh"  # in the lab's solution/, laid into the folder with the starter files
+SCRIPT_TIMEOUT_S = 120
+
+
+def task_objects(spec: LabSpec) -> set[str]:
+    """The ids of the containers of the lab's task now in the engine: those with its label, and those with the
+    names it gives (a variant may leave the label out)."""
+    api = engine.client().api
+    found = {c["Id"] for c in api.containers(all=True, filters={"label": task_label(spec.id)})}
+    for name in spec.task_objects:
+        with contextlib.suppress(docker.errors.NotFound):
+            attrs = api.inspect_container(name)
+            if attrs.get("Name", "").lstrip("/") == name:
+                found.add(attrs["Id"])
+    return found
+
+
+def remove_task_objects(spec: LabSpec) -> None:
+    api = engine.client().api
+    for container in task_objects(spec):
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(container, force=True, v=True)
+
+
+@contextlib.contextmanager
+def task_done(spec: LabSpec, folder: Path, *, must_succeed: bool) -> Iterator[subprocess.CompletedProcess[str] | None]:
+    """For an engine-state lab, the folder's script has run (with `bash -e` where every command must succeed: the
+    reference and the alternatives) while the block grades; its containers are removed afterwards. Other kinds:
+    nothing to do."""
+    if spec.kind != "engine-state":
+        yield None
+        return
+    with engine_locks.exclusive(f"lab-{spec.id}"):
+        remove_task_objects(spec)  # what a killed earlier proof left would make the script's names clash
+        try:
+            # The docker CLI reaches the test engine through DOCKER_HOST, which tests/conftest.py sets.
+            proc = subprocess.run(["bash", *(["-e"] if must_succeed else []), SCRIPT], cwd=folder, env=dict(os.environ),
+                                  capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
+            if must_succeed:
+                assert proc.returncode == 0, f"{SCRIPT} failed ({proc.returncode}): {proc.stderr[-2000:]}"
+            yield proc
+        finally:
+            remove_task_objects(spec)
