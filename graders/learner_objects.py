@@ -40,6 +40,15 @@ class LearnerObjects:
         with self._lock:
             return self._containers.setdefault(name, attrs)
 
+    def network(self, name: str) -> dict[str, Any] | None:
+        """The inspect data of the network called `name`, or None when none is (only an exact name counts, not an
+        id prefix). Networks change as containers join and leave: read each time, not kept."""
+        try:
+            attrs: dict[str, Any] | None = engine.client().api.inspect_network(name)
+        except docker.errors.NotFound:
+            return None
+        return attrs if attrs is not None and attrs.get("Name") == name else None
+
     def logs(self, name: str) -> tuple[str, str]:
         """What the container wrote to stdout and to stderr, as `docker logs` shows them (each cut to its last
         MAX_LOG_BYTES). Reading logs changes nothing."""

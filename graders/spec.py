@@ -46,7 +46,7 @@ class LabSpec:
     # Whether the graded container or stack may reach the internet at run time. Without it (every lab so far) it
     # reaches its own services only (graders/netpolicy.py); builds are not affected.
     internet: bool = False
-    # An engine-state lab: the names of the containers its task has the learner make (each labelled
+    # An engine-state lab: the names of the containers (and networks, volumes, images) its task has the learner make (each labelled
     # `course.lab=<lab id>`, graders/labels.task_label). The grader only reads them; a proof removes them after.
     task_objects: tuple[str, ...] = ()
 

@@ -33,7 +33,19 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
            "engine-state": ("Run the next cell. The grader looks at the containers in your Docker Engine by the names "
                             "and the label the task gives, and reads the files you saved in this folder. It only looks: "
                             "it starts, stops and removes nothing, and makes nothing of its own.",
-                            "looks at your containers and files")}
+                            "looks at your containers and files"),
+           # An engine-state lab whose checks send traffic: its probes are the grader's own containers.
+           "networking": ("Run the next cell. The grader looks at your networks and containers by the names and the "
+                          "label the task gives, and starts short-lived probe containers of its own on your networks to "
+                          "resolve names and open connections; it removes them at once. It starts, stops, changes and "
+                          "removes nothing of yours.", "looks at your networks and probes them"),
+           # An engine-state lab that reads volumes: its helper is the grader's own container, never started.
+           "essential-commands": ("Run the next cell. The grader looks at your volumes, network and containers by the "
+                                  "names and the label the task gives, and reads the files you saved in this folder. To "
+                                  "see what a volume holds it creates a helper container of its own that mounts the "
+                                  "volume read-only (never started, no network), copies the files out and removes it at "
+                                  "once. It starts, stops, changes and removes nothing of yours.",
+                                  "looks at your volumes, containers and files")}
 
 
 def main(lab_id: str) -> None:
@@ -41,7 +53,7 @@ def main(lab_id: str) -> None:
     text = (spec.folder / "notebook.md").read_text(encoding="utf-8")
     cells = [new_markdown_cell(part.strip(), metadata=meta(f"intro-{i}"))
              for i, part in enumerate(text.split("<!-- cell -->"))]
-    how, does = CHECKED.get(spec.kind, (
+    how, does = CHECKED.get(spec.id) or CHECKED.get(spec.kind, (
         "Run the next cell. The grader builds your files on the Docker Engine, runs the result "
         "with limits (memory, processes, no privileges), checks it, and removes everything it made. The first build "
         "downloads the Python packages; later checks reuse the cache.", "builds what is in this folder"))

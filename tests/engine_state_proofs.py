@@ -36,11 +36,58 @@ def task_objects(spec: LabSpec) -> set[str]:
     return found
 
 
+def task_networks(spec: LabSpec) -> set[str]:
+    """The ids of the networks of the lab's task now in the engine: those with its label, and those with the names
+    it gives (`task_objects` names a lab's networks beside its containers)."""
+    api = engine.client().api
+    found = {n["Id"] for n in api.networks(filters={"label": task_label(spec.id)})}
+    for name in spec.task_objects:
+        with contextlib.suppress(docker.errors.NotFound):
+            attrs = api.inspect_network(name)
+            if attrs.get("Name") == name:
+                found.add(attrs["Id"])
+    return found
+
+
 def remove_task_objects(spec: LabSpec) -> None:
     api = engine.client().api
     for container in task_objects(spec):
         with contextlib.suppress(docker.errors.NotFound):
             api.remove_container(container, force=True, v=True)
+    for network in task_networks(spec):  # once their containers are gone
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_network(network)
+    for volume in task_volumes(spec):
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_volume(volume, force=True)
+    for image in task_images(spec):  # the lab's own builds, tagged or dangling; never a base image
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_image(image, force=True)
+
+
+def task_volumes(spec: LabSpec) -> set[str]:
+    """The names of the lab's volumes now in the engine: those with its label, and those the task names."""
+    api = engine.client().api
+    found = {v["Name"] for v in api.volumes(filters={"label": task_label(spec.id)}).get("Volumes") or []}
+    for name in spec.task_objects:
+        with contextlib.suppress(docker.errors.NotFound):
+            found.add(api.inspect_volume(name)["Name"])
+    return found
+
+
+def task_images(spec: LabSpec) -> set[str]:
+    """The ids of the lab's images now in the engine (those the learner built with its label, and those tagged with a
+    name the task gives), leaving out the base images it needs."""
+    api = engine.client().api
+    found = {i["Id"] for i in api.images(filters={"label": task_label(spec.id)})}
+    for name in spec.task_objects:
+        with contextlib.suppress(docker.errors.NotFound):
+            found.add(api.inspect_image(name)["Id"])
+    bases = set()
+    for base in spec.base_images:
+        with contextlib.suppress(docker.errors.NotFound):
+            bases.add(api.inspect_image(base)["Id"])
+    return found - bases
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """The steps of grading an engine-state lab: the learner did the task with `docker` commands in their own engine,
 so there is nothing to build or start. Parse reads the text files the task has them write; start opens a
-read-only view of their containers (graders/learner_objects.py); teardown has nothing to remove, because the
-grader made nothing and never touches what the learner made."""
+read-only view of their containers (graders/learner_objects.py); teardown has nothing to remove. The grader never
+touches what the learner made; a check that must look inside (a volume's files, a connection between networks)
+makes a short-lived object of its own, labelled with the run, and removes it itself."""
 
 from __future__ import annotations
 
