@@ -44,6 +44,8 @@ class Need(enum.Enum):
     ENGINE_STATE = "the learner's own objects in the Docker Engine, inspected read-only"
     MANIFESTS = "the Kubernetes manifests, every document parsed"  # a manifest lab: judged without an engine
     CLUSTER = "the manifests applied to a live Kubernetes cluster"  # skipped where no cluster answers
+    WORKFLOW = "the CI workflow, read and its steps interpreted"  # a workflow lab: nothing of it is executed
+    WORKFLOW_RUN = "the workflow's build and test steps, carried out by the grader"
 
     @property
     def phase(self) -> Phase:
@@ -56,6 +58,7 @@ NEED_PHASE: dict[Need, Phase] = {
     Need.CONTAINER: Phase.RUNTIME, Need.SERVER: Phase.RUNTIME, Need.JOB_RESULT: Phase.RUNTIME,
     Need.STACK: Phase.RUNTIME, Need.ENGINE_STATE: Phase.RUNTIME,
     Need.MANIFESTS: Phase.STATIC, Need.CLUSTER: Phase.RUNTIME,
+    Need.WORKFLOW: Phase.STATIC, Need.WORKFLOW_RUN: Phase.BUILD,
 }
 
 

@@ -24,6 +24,7 @@ from graders.learner_objects import LearnerObjects
 from graders.manifest_model import Manifests
 from graders.spec import LabSpec
 from graders.stack import Stack
+from graders.workflow_model import StepResult, Workflow
 
 
 @dataclass
@@ -81,6 +82,11 @@ class GradingContext:
     # view of the learner's own containers that its checks inspect (graders/learner_objects.py).
     handed_in: dict[str, str | None] = field(default_factory=dict)
     learner: LearnerObjects | None = None
+    # A workflow lab: the workflow read and interpreted, what became of each step the grader carried out, and the
+    # grader's own tags of the images it built (removed at teardown).
+    workflow: Workflow | None = None
+    workflow_run: list[StepResult] = field(default_factory=list)
+    workflow_tags: list[str] = field(default_factory=list)
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -39,6 +39,7 @@ MIRROR = os.environ.get("MASTERY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 MLFLOW_VERSION = "3.17.2"
 MLFLOW_IMAGE = f"ghcr.io/mlflow/mlflow:v{MLFLOW_VERSION}"
 POSTGRES_IMAGE = "postgres:17"
+REGISTRY_IMAGE = "registry:2"
 STAND_IN_FILES = "stand_ins"  # folder in this package with the files stand-ins COPY (entrypoints)
 BUILD_TIMEOUT_S = 1800  # a stalled build must end; the slowest stand-in (mlflow's pip install) takes minutes
 
@@ -87,6 +88,13 @@ POSTGRES_LAYER = r"""RUN groupadd --system --gid 999 postgres \
  && chmod 1777 "$PGDATA"
 """
 
+REGISTRY_LAYER = r"""RUN apt-get update \
+ && apt-get install -y --no-install-recommends docker-registry \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && ln -s /usr/bin/docker-registry /usr/local/bin/registry \
+ && mkdir -p /var/lib/registry
+"""
+
 RECIPES: dict[str, Recipe] = {
     "debian:bookworm-slim": Recipe(suite="bookworm"),
     "debian:trixie-slim": Recipe(suite="trixie"),
@@ -112,6 +120,15 @@ RECIPES: dict[str, Recipe] = {
         files=(("postgres-entrypoint.sh", "/usr/local/bin/docker-entrypoint.sh"),),
         volumes=("/var/lib/postgresql/data",), expose=(5432,),
         entrypoint=("docker-entrypoint.sh",), cmd=("postgres",)),
+    # The registry lab's local registry. Debian 13 packages distribution 2.8, the release registry:2 runs; it is
+    # set up as the official image is: the binary as `registry`, its config (no authentication, blobs in the
+    # volume /var/lib/registry), port 5000, `registry serve CONFIG`.
+    REGISTRY_IMAGE: Recipe(
+        base="debian:trixie-slim",
+        lines=(REGISTRY_LAYER,),
+        files=(("registry-config.yml", "/etc/docker/registry/config.yml"),),
+        volumes=("/var/lib/registry",), expose=(5000,),
+        entrypoint=("registry", "serve"), cmd=("/etc/docker/registry/config.yml",)),
     # MLflow's own image is python:3.11-slim with `pip install mlflow==VERSION` and nothing else: no CMD of
     # its own, and no database driver (compose files add psycopg2-binary in a Dockerfile FROM it).
     MLFLOW_IMAGE: Recipe(base="python:3.11-slim", lines=(f"RUN pip install --no-cache-dir mlflow=={MLFLOW_VERSION}",)),

@@ -17,6 +17,16 @@ from graders import engine
 MAX_LOG_BYTES = 256 * 1024  # a job's logs are a few lines; a chatty container's are cut, not read whole
 
 
+def container_attrs(name: str) -> dict[str, Any] | None:
+    """The inspect data of the container called exactly `name` now (the engine also resolves an id prefix, which
+    does not count), or None when there is none. Read afresh each call."""
+    try:
+        attrs: dict[str, Any] = engine.client().api.inspect_container(name)
+    except docker.errors.NotFound:
+        return None
+    return attrs if attrs.get("Name", "").lstrip("/") == name else None
+
+
 class LearnerObjects:
     """A read-only, per-run view of the engine's containers, by name and label."""
 
@@ -31,12 +41,7 @@ class LearnerObjects:
         with self._lock:
             if name in self._containers:
                 return self._containers[name]
-        try:
-            attrs: dict[str, Any] | None = engine.client().api.inspect_container(name)
-        except docker.errors.NotFound:
-            attrs = None
-        if attrs is not None and attrs.get("Name", "").lstrip("/") != name:
-            attrs = None
+        attrs = container_attrs(name)
         with self._lock:
             return self._containers.setdefault(name, attrs)
 

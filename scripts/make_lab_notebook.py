@@ -30,6 +30,11 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
                         "cluster answers (a kubeconfig and `kubectl`), it also applies them in a namespace of its own and "
                         "deletes that namespace afterwards; elsewhere that check is skipped, with the reason.",
                         "reads the manifests in this folder"),
+           "workflow": ("Run the next cell. The grader reads your workflow and validates it against GitHub's schema. "
+                        "It runs none of your shell: it builds the image its build steps describe, with its own "
+                        "builder and limits, runs its `docker run` test steps in that image without network or "
+                        "mounts, records the pushes without pushing, and removes everything it made.",
+                        "reads the workflow and carries out its build and test steps"),
            "engine-state": ("Run the next cell. The grader looks at the containers in your Docker Engine by the names "
                             "and the label the task gives, and reads the files you saved in this folder. It only looks: "
                             "it starts, stops and removes nothing, and makes nothing of its own.",
@@ -45,7 +50,12 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
                                   "see what a volume holds it creates a helper container of its own that mounts the "
                                   "volume read-only (never started, no network), copies the files out and removes it at "
                                   "once. It starts, stops, changes and removes nothing of yours.",
-                                  "looks at your volumes, containers and files")}
+                                  "looks at your volumes, containers and files"),
+           # An engine-state lab that reads a registry's HTTP API as well as the engine.
+           "registry": ("Run the next cell. The grader looks at your registry container by the name and the label the "
+                        "task gives, reads the registry's API (its catalog, the tags and the manifest digest of "
+                        "`1.0.0`) and the files in this folder. It only reads: it pushes, pulls, deletes and changes "
+                        "nothing.", "looks at your registry and files")}
 
 
 def main(lab_id: str) -> None:

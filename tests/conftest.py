@@ -11,7 +11,8 @@ import pytest
 from graders import engine, runs
 from graders.engine_address import HOST, resolve
 from graders.errors import EngineUnavailable
-from graders.labels import RUN_LABEL
+from graders.labels import RUN_LABEL, TASK_LABEL
+from graders.labs import all_labs
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -85,13 +86,20 @@ def _everything() -> dict[str, set[str]]:
 IN_PARALLEL = "PYTEST_XDIST_WORKER" in os.environ
 
 
+TASK_NAMES = {name for spec in all_labs().values() for name in spec.task_objects}
+
+
 def _dangling_volumes(ignore_other_runs: list[str] | None = None) -> set[str]:
     """Volumes nothing uses. With `ignore_other_runs` (the test's own run ids), a volume labelled as another
     run's is left out: that run's test checks it, and a compose project's named volume is dangling for a moment
-    between `down` removing the containers and removing the volume (seen on a slow engine)."""
+    between `down` removing the containers and removing the volume (seen on a slow engine).
+    With it too, a volume an engine-state lab's task makes (its label `course.lab`, or a name the task gives, which a
+    broken variant may make unlabelled) is left out: another worker's proof of that lab made it, and that proof
+    removes it itself (tests/engine_state_proofs.py)."""
     found = engine.client().api.volumes(filters={"dangling": True}).get("Volumes") or []
     return {x["Name"] for x in found
-            if ignore_other_runs is None or (x.get("Labels") or {}).get(RUN_LABEL) in (None, *ignore_other_runs)}
+            if ignore_other_runs is None or ((x.get("Labels") or {}).get(RUN_LABEL) in (None, *ignore_other_runs)
+                                             and TASK_LABEL not in (x.get("Labels") or {}) and x["Name"] not in TASK_NAMES)}
 
 
 def recorded_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:

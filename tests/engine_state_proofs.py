@@ -63,6 +63,22 @@ def remove_task_objects(spec: LabSpec) -> None:
     for image in task_images(spec):  # the lab's own builds, tagged or dangling; never a base image
         with contextlib.suppress(docker.errors.NotFound):
             api.remove_image(image, force=True)
+    for tag in task_tags(spec):  # the task's names left on a base image (a variant tagged one): untagged only
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            api.remove_image(tag)
+
+
+def task_tags(spec: LabSpec) -> set[str]:
+    """Every tag and digest reference of a repository the task names (`localhost:5000/iris-api`, an entry with a
+    `/` and no tag): a push leaves `…@sha256:…` on the image pushed, a base image too when a variant pushed one."""
+    api = engine.client().api
+    repositories = [name for name in spec.task_objects if "/" in name and ":" not in name.rpartition("/")[2]]
+    found = set()
+    for image in api.images(all=True):
+        for ref in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
+            if str(ref).rpartition("@")[0] in repositories or str(ref).rpartition(":")[0] in repositories:
+                found.add(str(ref))
+    return found
 
 
 def task_volumes(spec: LabSpec) -> set[str]:

@@ -78,6 +78,14 @@ def test_postgres_stand_in_has_the_official_interface() -> None:
     assert text[0] == "FROM debian:trixie-slim"
 
 
+def test_registry_stand_in_has_the_official_interface() -> None:
+    text = images.dockerfile(images.REGISTRY_IMAGE, RECIPES[images.REGISTRY_IMAGE], with_ca=False).splitlines()
+    for line in ('ENTRYPOINT ["registry", "serve"]', 'CMD ["/etc/docker/registry/config.yml"]', "EXPOSE 5000",
+                 'VOLUME ["/var/lib/registry"]', "COPY registry-config.yml /etc/docker/registry/config.yml"):
+        assert line in text
+    assert text[0] == "FROM debian:trixie-slim"
+
+
 def test_mlflow_stand_in_adds_mlflow_and_nothing_else() -> None:
     text = images.dockerfile(images.MLFLOW_IMAGE, RECIPES[images.MLFLOW_IMAGE], with_ca=True).splitlines()
     assert text == ["FROM python:3.11-slim", f"RUN pip install --no-cache-dir mlflow=={images.MLFLOW_VERSION}",

@@ -36,7 +36,7 @@ MLFLOW_READY_S = 240  # MLflow creates its schema in PostgreSQL on first start (
 @pytest.fixture(scope="module", autouse=True)
 def images_present() -> None:
     """Pulled where a registry answers, else the stand-ins (built here if missing: minutes)."""
-    images.prepare([POSTGRES, MLFLOW], say=lambda _message: None)
+    images.prepare([POSTGRES, MLFLOW, images.REGISTRY_IMAGE], say=lambda _message: None)
 
 
 def _tar(files: dict[str, tuple[str, int]]) -> bytes:
@@ -214,6 +214,30 @@ def test_postgres_refuses_to_start_without_a_password_unless_told_to_trust(no_le
         db = sc.start(POSTGRES, role="db", env={"POSTGRES_HOST_AUTH_METHOD": "trust"})
         wait_for_postgres(db, "postgres", "postgres")
         assert psql(sc, db, "postgres", "", "postgres", "SELECT current_user") == (0, "postgres")
+
+
+REGISTRY_PROBE = """\
+import json, sys, time, urllib.request
+for _ in range(100):
+    try:
+        answer = urllib.request.urlopen(sys.argv[1] + "/v2/", timeout=3)
+        break
+    except OSError:
+        time.sleep(0.1)
+print(answer.status, answer.headers["Docker-Distribution-Api-Version"], json.dumps(json.load(answer)))
+print(urllib.request.urlopen(sys.argv[1] + "/v2/_catalog", timeout=3).read().decode())
+"""
+
+
+def test_registry_serves_the_api_without_authentication_and_stores_in_its_volume(no_leftovers: None) -> None:
+    """The registry lab's contract: `registry serve` on port 5000, no login, blobs under /var/lib/registry."""
+    with scene() as sc:
+        reg = sc.start(images.REGISTRY_IMAGE, role="reg")
+        code, out = sc.once("python:3.13-slim", ["python", "-c", REGISTRY_PROBE, f"http://{sc.name('reg')}:5000"])
+        assert code == 0, out
+        assert out.splitlines()[:2] == ["200 registry/2.0 {}", '{"repositories":[]}'], out
+        mounts = {m["Destination"]: m["Type"] for m in client().api.inspect_container(reg.id)["Mounts"]}
+        assert mounts == {"/var/lib/registry": "volume"}
 
 
 MLFLOW_WITH_DRIVER = f"FROM {MLFLOW}\nRUN pip install --no-cache-dir psycopg2-binary\n"

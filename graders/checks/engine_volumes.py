@@ -24,7 +24,7 @@ from graders import engine
 from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.labels import run_labels
-from graders.learner_objects import LearnerObjects
+from graders.learner_objects import LearnerObjects, container_attrs
 from graders.results import Category
 
 NEEDS = (Need.ENGINE_STATE,)
@@ -131,14 +131,6 @@ def network_attrs(name: str) -> dict[str, Any] | None:
     except docker.errors.NotFound:
         return None
     return attrs if attrs.get("Name") == name else None  # the engine also resolves an id prefix
-
-
-def container_attrs(name: str) -> dict[str, Any] | None:
-    try:
-        attrs: dict[str, Any] = engine.client().api.inspect_container(name)
-    except docker.errors.NotFound:
-        return None
-    return attrs if attrs.get("Name", "").lstrip("/") == name else None
 
 
 def read_volume(ctx: GradingContext, name: str) -> Files:

@@ -36,7 +36,8 @@ class Kind(Protocol):
 
 # Imported on first use: the kinds' steps pull in the engine layer, which loading a spec does not need.
 _MODULES = {"dockerfile": "graders.kinds.dockerfile", "compose": "graders.kinds.compose",
-            "engine-state": "graders.kinds.engine_state", "manifest": "graders.kinds.manifest"}
+            "engine-state": "graders.kinds.engine_state", "manifest": "graders.kinds.manifest",
+            "workflow": "graders.kinds.workflow"}
 
 
 def names() -> tuple[str, ...]:
