@@ -22,7 +22,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 from graders.errors import SubmissionError
@@ -217,6 +216,10 @@ def _schema() -> dict[str, Any]:
 
 def schema_problems(data: dict[str, Any]) -> list[str]:
     """What GitHub's workflow schema (the one check-jsonschema vendors) says is wrong, one sentence each."""
+    # Imported here: jsonschema's format checkers compile dozens of grammars on import (2-3 s), which every
+    # `mastery` command would pay for otherwise; only a workflow lab's grading needs it.
+    import jsonschema  # type: ignore[import-untyped]
+
     validator = jsonschema.Draft7Validator(_schema())
     out = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
