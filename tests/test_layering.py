@@ -4,6 +4,8 @@ labs; no check family imports another (what they share lives in graders/probes.p
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import graders
@@ -85,3 +87,15 @@ def test_no_check_family_imports_another() -> None:
                              if dep.startswith("graders.checks") or dep.startswith(("graders.kinds", "graders.runner")))
                 for name, path in families.items()}
     assert not {name: deps for name, deps in crossing.items() if deps}
+
+
+# Libraries that take seconds to import (jsonschema's format checkers compile dozens of grammars; matplotlib) or
+# belong to one lab kind or one output: every `mastery` command loads the CLI and the labs, and a learner waits.
+SLOW_TO_IMPORT = ("jsonschema", "kubernetes_validate", "matplotlib", "playwright")
+
+
+def test_the_command_and_the_labs_load_no_slow_library() -> None:
+    code = ("import sys, graders.cli, graders.labs; graders.labs.all_labs(); "
+            f"print(' '.join(m for m in {SLOW_TO_IMPORT!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert loaded.stdout.split() == [], f"imported when the CLI and the labs load: {loaded.stdout.strip()}"
