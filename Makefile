@@ -43,7 +43,8 @@ course: setup
 
 # The suite in two passes on the same engine: most tests in parallel workers (a grading run mostly waits on
 # the engine, so three workers on two cores finish the lab proofs in about half the time), then those that
-# need the engine to themselves (marker `alone`). Both passes run; either failing fails the target.
+# need the engine to themselves (marker `alone`). Both passes run; either failing fails the target. `--dist
+# loadgroup` keeps each engine-state lab's proofs on one worker (they take turns on the engine; tests/test_labs.py).
 TEST_WORKERS ?= 3
 # The engine the suite runs on: `course` (mastery engine start: Engine 28, BuildKit) or `host` (the docker
 # command's own).
@@ -60,7 +61,7 @@ SMOKE := "tests/test_labs.py::test_solution_scores_full_marks[ml-api]" \
 SMOKE_ALONE := tests/test_containment_build.py
 test: setup
 	@status=0; \
-	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not alone" || status=$$?; \
+	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not alone" || status=$$?; \
 	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -m alone || status=$$?; \
 	echo "Smoke pass on the $(SMOKE_ENGINE) engine"; \
 	MASTERY_ENGINE=$(SMOKE_ENGINE) $(BIN)/python -m pytest -n 2 $(SMOKE) || status=$$?; \
