@@ -88,6 +88,15 @@ class Outcome:
         return cls(Status.ERROR, message, hint)
 
 
+def judge(problems: list[str], passed: str, hint: str, shown: int) -> Outcome:
+    """Passed with `passed` when there is no problem; else failed, quoting the first `shown` problems as one
+    sentence and counting the rest, so a file with fifty faults gets a message one can read."""
+    if not problems:
+        return Outcome.passed(passed)
+    text = "; ".join(problems[:shown]) + (f"; and {len(problems) - shown} more" if len(problems) > shown else "")
+    return Outcome.failed(text[0].upper() + text[1:] + ".", hint)
+
+
 CheckFn = Callable[["GradingContext"], Outcome]
 
 

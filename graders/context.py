@@ -88,7 +88,6 @@ class GradingContext:
     # grader's own tags of the images it built (removed at teardown).
     workflow: Workflow | None = None
     workflow_run: list[StepResult] = field(default_factory=list)
-    workflow_tags: list[str] = field(default_factory=list)
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from graders import kube_cluster
-from graders.check_model import Check, Need, Outcome, Phase
+from graders.check_model import Check, Need, Outcome, Phase, judge
 from graders.context import GradingContext
 from graders.manifest_model import (
     KUBERNETES_VERSION,
@@ -40,10 +40,7 @@ SUFFIX_FACTOR: dict[str, Decimal | int] = {
 
 
 def _judge(problems: list[str], passed: str, hint: str) -> Outcome:
-    if not problems:
-        return Outcome.passed(passed)
-    shown = "; ".join(problems[:SHOWN]) + (f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else "")
-    return Outcome.failed(shown[0].upper() + shown[1:] + ".", hint)
+    return judge(problems, passed, hint, SHOWN)
 
 
 def _manifests(ctx: GradingContext) -> Manifests:

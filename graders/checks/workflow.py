@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from graders.check_model import Check, Need, Outcome, Phase
+from graders.check_model import Check, Need, Outcome, Phase, judge
 from graders.context import GradingContext
 from graders.results import Category
 from graders.workflow_model import WORKFLOW, Action, Workflow
@@ -27,10 +27,7 @@ TEST_RUNNERS = re.compile(r"\b(unittest|pytest)\b")
 
 
 def _judge(problems: list[str], passed: str, hint: str) -> Outcome:
-    if not problems:
-        return Outcome.passed(passed)
-    shown = "; ".join(problems[:SHOWN]) + (f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else "")
-    return Outcome.failed(shown[0].upper() + shown[1:] + ".", hint)
+    return judge(problems, passed, hint, SHOWN)
 
 
 def _flow(ctx: GradingContext) -> Workflow:

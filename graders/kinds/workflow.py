@@ -6,7 +6,6 @@ a folder of the host, and nothing is pushed: a push is only recorded where it st
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import posixpath
 import shutil
@@ -128,7 +127,6 @@ def _carry_out_build(ctx: GradingContext, action: Action, built: dict[tuple[str,
             return StepResult(action, "failed", f"{where}: {exc.message}", exc.hint)
         except (BuildFailed, SubmissionError, GraderError) as exc:
             return StepResult(action, "failed", f"{where} fails: {exc.message}", exc.hint)
-        ctx.workflow_tags.append(tag)
         image_id = built[key] = result.image_id
         status, message = "built", f"{where} built the image in {result.seconds:.0f} s"
     for written in action.tags:
@@ -182,14 +180,8 @@ def _start(ctx: GradingContext, say: Progress) -> None:
 def _teardown(ctx: GradingContext) -> None:
     if ctx.build_dir is not None:
         shutil.rmtree(ctx.build_dir.parent, ignore_errors=True)
-    for tag in ctx.workflow_tags:
-        with contextlib.suppress(docker.errors.NotFound):
-            try:
-                engine.client().images.remove(tag, noprune=True)
-            except docker.errors.APIError as exc:
-                log.debug("could not remove %s: %s", tag, exc)
     try:
-        engine.sweep(ctx.run_id)
+        engine.sweep(ctx.run_id)  # the run's images too: every build here was tagged for the run (image_tag)
     except docker.errors.APIError as exc:
         log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
 
