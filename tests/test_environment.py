@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from headless import chromium
 
 from graders.course_engine import control
 from graders.labs import course_images, get_lab
@@ -165,17 +166,11 @@ def _run_check(page, environment: Environment) -> str:  # type: ignore[no-untype
     return page.locator("table.mastery-report").inner_text()
 
 
-def _chromium(pw):  # type: ignore[no-untyped-def]
-    return pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                    "--disable-component-update", "--no-first-run"])
-
-
 def test_a_learner_checks_their_lab_in_jupyterlab(environment: Environment) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = _chromium(pw)
+        browser = chromium(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             _write_in_editor(page, environment, _dockerfile(solution=False))
@@ -206,7 +201,7 @@ def test_the_lesson_links_to_its_lab_in_jupyterlab(environment: Environment) -> 
 
     lesson = SPEC.lesson.removesuffix(".md")
     with sync_playwright() as pw:
-        browser = _chromium(pw)
+        browser = chromium(pw)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         try:

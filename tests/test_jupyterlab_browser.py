@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from headless import chromium
 
 from graders.labs import get_lab
 from graders.spec import REPO_ROOT
@@ -69,9 +70,7 @@ def test_notebook_renders_the_verdict_in_jupyterlab(jupyterlab, no_leftovers: No
     assert requests.get(f"{base}/api/status", timeout=5).status_code == 403, "the server must refuse requests without the token"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                           "--disable-component-update", "--no-first-run"])
+        browser = chromium(pw)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/{SPEC.id}/{SPEC.id}.ipynb?token={token}", timeout=60_000)

@@ -10,7 +10,6 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+from headless import chromium
 
 from graders.spec import REPO_ROOT
 
@@ -108,9 +108,7 @@ def test_site_in_a_real_browser(served: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     requests_out: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                           "--disable-component-update", "--no-first-run"])
+        browser = chromium(pw)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("request", lambda r: requests_out.append(r.url) if not r.url.startswith(served) else None)
@@ -195,9 +193,7 @@ def test_lab_links_open_jupyterlab_only_where_the_site_is_local(site: Path, serv
     threading.Thread(target=environment.serve_forever, daemon=True).start()
     with sync_playwright() as pw:
         # A hosted copy, played by a name the browser resolves to the local server.
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                           "--host-resolver-rules=MAP course.example.org 127.0.0.1"])
+        browser = chromium(pw, ("--host-resolver-rules=MAP course.example.org 127.0.0.1",))
         try:
             page = browser.new_page()
             for base, lab in ((served, "http://127.0.0.1:8888"), (f"http://localhost:{port}/", "http://127.0.0.1:8888"),
