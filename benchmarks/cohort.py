@@ -7,17 +7,20 @@ solutions or one of its broken variants, in turn, so the cohort has both passing
 
 Settings, each with a fresh results folder: `-j 1`, `-j 2` and `-j 4` on one engine, and two engines at one job
 each (the same total as `-j 2`; on one machine the engines share the cores, so this measures the pool's
-overhead, not scaling across hosts). Then the `-j 2` cohort again, unchanged, into the same folder: every result
-is reused. The raw baseline, per submission: `docker build`, `docker run`, then poll `/health` and ask it once
-(a service) or wait for it to exit (a batch job), `docker rm -f` and `docker rmi`; for a compose lab,
-`docker compose up --build --wait` and `docker compose down --volumes`. Everything is warm: one untimed pass
-of the baseline and of `mastery grade -j 2` fills the build cache first.
+overhead, not scaling across hosts). The second engine is, unless `--second-engine` names another, a spare
+course engine started for the run (graders/course_engine/spare.py): the same Engine, builder and limits as the
+first, seeded with the same base images and warmed the same way, and removed at the end. Then the `-j 2`
+cohort again, unchanged, into the same folder: every result is reused. The raw baseline, per submission:
+`docker build`, `docker run`, then poll `/health` and ask it once (a service) or wait for it to exit (a batch
+job), `docker rm -f` and `docker rmi`; for a compose lab, `docker compose up --build --wait` and
+`docker compose down --volumes`. Everything is warm: one untimed pass
+of the baseline and of `mastery grade -j 2` on each engine fills the build caches first.
 
 Printed: submissions per minute at each setting, the ratio of that to the baseline's, the peak memory in use on
 this machine during the setting (MemTotal - MemAvailable, sampled every 0.5 s), and the re-run's time against
 the first `-j 2` run's.
 
-    .venv/bin/python benchmarks/cohort.py [--learners 24] [--engine course] [--second-engine host]
+    .venv/bin/python benchmarks/cohort.py [--learners 24] [--engine course] [--second-engine spare|ENGINE]
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_latency import pin_engine
 
 from graders import engine
+from graders.course_engine.spare import spare_engine
 from graders.engine_address import resolve
 from graders.labs import get_lab
 from graders.spec import LabSpec
@@ -50,6 +54,8 @@ from graders.submission import materialize, variants
 
 LABS = ("ml-api", "first-image", "secure-runtime")
 RAW_TAG = "mastery-bench/cohort:latest"
+SPARE = "spare"  # --second-engine's default: a spare course engine, started for the run
+SPARE_NAME = "mastery-bench-twin"
 PROJECT = "mastery-bench-cohort"
 
 
@@ -168,18 +174,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", type=int, default=24)
     parser.add_argument("--engine", default="course", help="the engine of the one-engine settings (default: course)")
-    parser.add_argument("--second-engine", default="host", help="the other engine of the two-engine setting")
+    parser.add_argument("--second-engine", default=SPARE,
+                        help="the other engine of the two-engine setting (default: a spare course engine)")
     args = parser.parse_args()
     print(pin_engine(args.engine))
     first = os.environ["MASTERY_ENGINE"]
-    second = resolve(args.second_engine, {k: v for k, v in os.environ.items() if k != "MASTERY_ENGINE"}).url
     root = Path(tempfile.mkdtemp(prefix="mastery-bench-cohort-", dir=engine.scratch_dir()))
-    try:
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, root, ignore_errors=True)
+        if args.second_engine == SPARE:
+            print(f"starting a spare course engine ({SPARE_NAME}) for the two-engine setting", flush=True)
+            bases = sorted({image for lab in LABS for image in get_lab(lab).base_images})
+            second = stack.enter_context(spare_engine(SPARE_NAME, bases)).address.url
+        else:
+            second = resolve(args.second_engine, {k: v for k, v in os.environ.items() if k != "MASTERY_ENGINE"}).url
         folders = make_cohort(root / "cohort", args.learners)
         print(f"{args.learners} learners: " + ", ".join(f"{lab} {len(list(f.iterdir()))}" for lab, f in folders.items()))
-        print("warming the build cache (untimed)", flush=True)
+        print("warming the build caches (untimed)", flush=True)
         raw_baseline(folders)
         grade_all(folders, root / "warm", 2, [first])
+        grade_all(folders, root / "warm-second", 2, [second])
         rows: list[Row] = []
         settings: list[tuple[str, Callable[[], None]]] = [
             ("raw, in sequence", lambda: raw_baseline(folders)),
@@ -197,8 +211,8 @@ def main() -> None:
                   f"{base / row.seconds:>7.2f} {row.peak_gib:>9.1f}")
         j2 = next(r for r in rows if r.setting.startswith("-j 2,"))
         print(f"re-run of the unchanged cohort: {rows[-1].seconds / j2.seconds:.1%} of the first -j 2 run")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+        two = next(r for r in rows if r.setting.startswith("-j 1, two"))
+        print(f"two engines at -j 1 each against one engine at -j 2: {j2.seconds / two.seconds:.2f}x the throughput")
 
 
 if __name__ == "__main__":

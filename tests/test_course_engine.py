@@ -5,7 +5,6 @@ and a stopped container, diagnosed when it hangs, and reset."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from graders import doctor, engine
 from graders.cli import main
 from graders.course_engine import control, places, port_forward
+from graders.course_engine.spare import spare_engine
 from graders.engine_address import COURSE, HOST, resolve
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -32,32 +32,17 @@ PEN = {"MASTERY_ENGINE_BUILD_MEMORY": str(512 * 2**20), "MASTERY_ENGINE_BUILD_PI
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def instance() -> Iterator[dict[str, str]]:
     """A course engine of the tests' own; removed, volume and all, at the end."""
-    state = tmp_path_factory.mktemp("engine")
-    config = tmp_path_factory.mktemp("docker-config")
-    host_plugins = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "cli-plugins"
-    (config / "cli-plugins").mkdir()
-    if (host_plugins / "docker-compose").exists():
-        (config / "cli-plugins" / "docker-compose").symlink_to(host_plugins / "docker-compose")
-    env = {"MASTERY_ENGINE_NAME": NAME, "MASTERY_STATE_DIR": str(state), "DOCKER_CONFIG": str(config), **PEN}
-    host = resolve(HOST)
-    with pytest.MonkeyPatch.context() as patch:
+    client = docker.from_env(environment=resolve(HOST).env())
+    dangling = {v.name for v in client.volumes.list(filters={"dangling": True})}
+    with spare_engine(NAME, SEED, PEN, plugins=["docker-compose"]) as spare, pytest.MonkeyPatch.context() as patch:
+        # Copying buildx out of the image made a container whose VOLUME outlived it, once per start.
+        assert {v.name for v in client.volumes.list(filters={"dangling": True})} <= dangling
         # The suite may run on the course engine (conftest pins DOCKER_HOST to it); this instance runs on the host's.
-        for key, value in {**env, **host.env()}.items():
+        for key, value in spare.env.items():
             patch.setenv(key, value)
-        client = docker.from_env(environment=host.env())
-        dangling = {v.name for v in client.volumes.list(filters={"dangling": True})}
-        try:
-            control.start(lambda _: None, seed=SEED)
-            # Copying buildx out of the image made a container whose VOLUME outlived it, once per start.
-            assert {v.name for v in client.volumes.list(filters={"dangling": True})} <= dangling
-            yield {**env, **host.env()}
-        finally:
-            for remove in (lambda: client.containers.get(NAME).remove(force=True),
-                           lambda: client.volumes.get(places.volume()).remove(force=True)):
-                with contextlib.suppress(docker.errors.NotFound):
-                    remove()
+        yield spare.env
 
 
 def _inner(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
