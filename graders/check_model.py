@@ -46,6 +46,7 @@ class Need(enum.Enum):
     CLUSTER = "the manifests applied to a live Kubernetes cluster"  # skipped where no cluster answers
     WORKFLOW = "the CI workflow, read and its steps interpreted"  # a workflow lab: nothing of it is executed
     WORKFLOW_RUN = "the workflow's build and test steps, carried out by the grader"
+    SWARM = "the stack deployed in the grader's single-node swarm"
 
     @property
     def phase(self) -> Phase:
@@ -58,7 +59,7 @@ NEED_PHASE: dict[Need, Phase] = {
     Need.CONTAINER: Phase.RUNTIME, Need.SERVER: Phase.RUNTIME, Need.JOB_RESULT: Phase.RUNTIME,
     Need.STACK: Phase.RUNTIME, Need.ENGINE_STATE: Phase.RUNTIME,
     Need.MANIFESTS: Phase.STATIC, Need.CLUSTER: Phase.RUNTIME,
-    Need.WORKFLOW: Phase.STATIC, Need.WORKFLOW_RUN: Phase.BUILD,
+    Need.WORKFLOW: Phase.STATIC, Need.WORKFLOW_RUN: Phase.BUILD, Need.SWARM: Phase.RUNTIME,
 }
 
 

@@ -143,8 +143,9 @@ def _build_problems(where: str, build: dict[str, Any], folder: Path) -> list[str
     return []
 
 
-def refusals(compose: ComposeModel, folder: Path, max_replicas: int) -> list[str]:
-    """Every reason to refuse the stack Compose resolved; empty when it may run."""
+def refusals(compose: ComposeModel, folder: Path, max_replicas: int, swarm: bool = False) -> list[str]:
+    """Every reason to refuse the stack Compose resolved; empty when it may run. `swarm`: a stack for
+    `docker stack deploy`, which may also set Swarm's deploy keys and overlay networks."""
     model = compose.model
     found = [f"the top-level key `{key}` is not one the course uses" for key in sorted(compose.raw)
              if key not in ALLOWED_TOP and not key.startswith("x-")]
@@ -152,18 +153,18 @@ def refusals(compose: ComposeModel, folder: Path, max_replicas: int) -> list[str
     found += [f"the name `{name}` is the grader's own (it publishes the stack's ports); rename your {kind}"
               for kind, name in (("service", FRONT), ("network", INGRESS)) if name in (model.get(f"{kind}s") or {})]
     for name, service in services.items():
-        found += [f"service `{name}`: {why}" for why in _service_refusals(service, folder, max_replicas)]
-    found += _top_level_refusals(model)
+        found += [f"service `{name}`: {why}" for why in _service_refusals(service, folder, max_replicas, swarm)]
+    found += _top_level_refusals(model, swarm)
     found += _swappable_binds(services, model.get("secrets") or {}, model.get("configs") or {}, folder)
     return found
 
 
-def _service_refusals(service: dict[str, Any], folder: Path, max_replicas: int) -> list[str]:
+def _service_refusals(service: dict[str, Any], folder: Path, max_replicas: int, swarm: bool) -> list[str]:
     why: list[str] = []
     for key, value in service.items():
         if key in PLAIN_SERVICE_KEYS or key.startswith("x-") or _harmless(key, value):
             continue
-        judge = SERVICE_JUDGES.get(key)
+        judge = _swarm_deploy if swarm and key == "deploy" else SERVICE_JUDGES.get(key)
         if judge is None:
             reason = WHY_NOT.get(key) or "is not a key the course's labs use"
             why.append(f"`{key}: {_show(value)}` {reason}")
@@ -245,10 +246,14 @@ def _restart(value: Any, _: Path) -> list[str]:
     return [] if RESTART.fullmatch(str(value)) else [f"has an unknown restart policy {value!r}"]
 
 
-def _deploy(value: Any, _: Path) -> list[str]:
-    allowed = {"resources", "replicas", "restart_policy", "mode", "labels", "placement", "endpoint_mode"}
+DEPLOY_KEYS = {"resources", "replicas", "restart_policy", "mode", "labels", "placement", "endpoint_mode"}
+SWARM_DEPLOY_KEYS = DEPLOY_KEYS | {"update_config", "rollback_config"}
+
+
+def _deploy(value: Any, _: Path, swarm: bool = False) -> list[str]:
+    allowed = SWARM_DEPLOY_KEYS if swarm else DEPLOY_KEYS
     why = [f"sets `deploy.{key}`, which the course does not use" for key in sorted(set(value or {}) - allowed)]
-    if (value or {}).get("placement"):
+    if (value or {}).get("placement") and not swarm:
         why.append("sets `deploy.placement`, which only a swarm uses")
     resources = (value or {}).get("resources") or {}
     for kind in ("limits", "reservations"):
@@ -258,6 +263,10 @@ def _deploy(value: Any, _: Path) -> list[str]:
         if set(device.get("capabilities") or []) - {"gpu", "compute", "utility", "graphics", "video", "display"}:
             why.append(f"reserves devices with capabilities {device.get('capabilities')}; only GPUs are allowed")
     return why
+
+
+def _swarm_deploy(value: Any, folder: Path) -> list[str]:
+    return _deploy(value, folder, swarm=True)
 
 
 def _networks(value: Any, _: Path) -> list[str]:
@@ -294,13 +303,15 @@ SERVICE_JUDGES: dict[str, Callable[[Any, Path], list[str]]] = {
 }
 
 
-def _top_level_refusals(model: dict[str, Any]) -> list[str]:
+def _top_level_refusals(model: dict[str, Any], swarm: bool = False) -> list[str]:
     allowed = {
         "volumes": {"name", "labels", "driver"},
         "networks": {"name", "labels", "driver", "internal", "ipam", "enable_ipv6"},
         "secrets": {"name", "file"},
         "configs": {"name", "file", "content"},
     }
+    if swarm:
+        allowed["networks"] = allowed["networks"] | {"attachable"}
     found = []
     for kind, keys in allowed.items():
         for name, item in (model.get(kind) or {}).items():
@@ -311,7 +322,7 @@ def _top_level_refusals(model: dict[str, Any]) -> list[str]:
                           "driver_opts": "sets driver_opts (they can bind a host path or change the host's network)",
                           "environment": "comes from the grader's environment; read it from a file in your folder"}
                 found.append(f"{what} {reason.get(key, f'sets `{key}`, which the course does not use')}")
-            if item.get("driver") not in (None, "local", "bridge", ""):
+            if item.get("driver") not in (None, "local", "bridge", "", *(("overlay",) if swarm else ())):
                 found.append(f"{what} uses the `{item['driver']}` driver; use the default one")
             if item.get("ipam"):
                 found.append(f"{what} sets its own addresses (ipam), which could clash with the host's routes")

@@ -24,6 +24,7 @@ from graders.spec import LabSpec
 from graders.stack import Stack
 
 if TYPE_CHECKING:  # the later lab kinds' models: only their own gradings load them
+    from graders.kinds.swarm_stack import SwarmRun
     from graders.kube_cluster import LiveResult
     from graders.manifest_model import Manifests
     from graders.workflow_model import StepResult, Workflow
@@ -88,6 +89,8 @@ class GradingContext:
     # grader's own tags of the images it built (removed at teardown).
     workflow: Workflow | None = None
     workflow_run: list[StepResult] = field(default_factory=list)
+    # A swarm lab: the run's stack in the grader's swarm, its images, and what teardown undoes.
+    swarm: SwarmRun | None = None
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -35,6 +35,11 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
                         "builder and limits, runs its `docker run` test steps in that image without network or "
                         "mounts, records the pushes without pushing, and removes everything it made.",
                         "reads the workflow and carries out its build and test steps"),
+           "swarm-stack": ("Run the next cell. The grader builds your Dockerfile, makes a swarm of one node of its own in "
+                           "the course engine, deploys your stack there under a name of its own, checks it, rolls out a "
+                           "second version and then one that cannot start, and at the end removes the stack, leaves the "
+                           "swarm and removes the images it built. Your engine must not be in a swarm when you run it.",
+                           "deploys your stack in a swarm of its own"),
            "engine-state": ("Run the next cell. The grader looks at the containers in your Docker Engine by the names "
                             "and the label the task gives, and reads the files you saved in this folder. It only looks: "
                             "it starts, stops and removes nothing, and makes nothing of its own.",
