@@ -47,6 +47,7 @@ class Need(enum.Enum):
     WORKFLOW = "the CI workflow, read and its steps interpreted"  # a workflow lab: nothing of it is executed
     WORKFLOW_RUN = "the workflow's build and test steps, carried out by the grader"
     SWARM = "the stack deployed in the grader's single-node swarm"
+    ATTEMPT = "the record of a practice exam's answers"
 
     @property
     def phase(self) -> Phase:
@@ -60,6 +61,7 @@ NEED_PHASE: dict[Need, Phase] = {
     Need.STACK: Phase.RUNTIME, Need.ENGINE_STATE: Phase.RUNTIME,
     Need.MANIFESTS: Phase.STATIC, Need.CLUSTER: Phase.RUNTIME,
     Need.WORKFLOW: Phase.STATIC, Need.WORKFLOW_RUN: Phase.BUILD, Need.SWARM: Phase.RUNTIME,
+    Need.ATTEMPT: Phase.STATIC,
 }
 
 

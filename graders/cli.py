@@ -24,6 +24,7 @@ from graders import engine, environment, images, progress, runs, submission
 from graders.course_engine import control as course_control
 from graders.course_engine import places
 from graders.errors import GraderError, Interrupted, UsageError
+from graders.exam.session import MOCK_MINUTES, MOCK_QUESTIONS
 from graders.labs import all_labs, course_images, get_lab
 from graders.reporters import REPORTERS, get_reporter, rich_table, summary
 from graders.results import GradeReport
@@ -204,6 +205,30 @@ def progress_command(as_json: bool) -> None:
         shown.add_row(escape(r.id), escape(r.title), f"[{COLOUR[r.state]}]{r.state.value}[/]", r.score_text, r.checked_text)
     out.print(shown)
     out.print(overview(table), markup=False, highlight=False)
+
+
+@main.command(name="exam")
+@click.option("--mock", is_flag=True, help=f"A timed mock exam: {MOCK_QUESTIONS} questions in {MOCK_MINUTES} minutes "
+              "(13 multiple choice, 42 DOMC), drawn by the domains' weights.")
+@click.option("--domain", metavar="D", help="Practise one domain: orchestration, images, install, networking, security, storage.")
+@click.option("--count", type=click.IntRange(1, 300), default=10, show_default=True, help="Practice: how many questions.")
+@click.option("--mode", type=click.Choice(["domc", "mc"]), default="domc", show_default=True,
+              help="Practice: DOMC (options one at a time, yes or no) or ordinary multiple choice.")
+@click.option("--minutes", type=click.FloatRange(min=0.1), help="A time limit (the mock's default: 90).")
+@click.option("--seed", type=int, help="Draw the same questions again.")
+@click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the attempt (answers as given) in this JSON file, written after every answer.")
+def exam_command(mock: bool, domain: str | None, count: int, mode: str, minutes: float | None, seed: int | None,
+                 save_to: Path | None) -> None:
+    """Practise for the Docker Certified Associate exam: by domain, or a timed mock exam; then your score per
+    domain and a review of each question you did not answer right."""
+    from graders.exam.question_bank import default
+    from graders.exam.terminal import take
+
+    domains = [d.id for d in default().domains]
+    if domain is not None and domain not in domains:
+        raise UsageError(f"There is no exam domain called {domain!r}.", f"Domains: {', '.join(domains)}.")
+    take(mock=mock, domain=domain, count=count, mode=mode, minutes=minutes, seed=seed, save=save_to)
 
 
 @main.command(name="grade")

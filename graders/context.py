@@ -24,9 +24,10 @@ from graders.spec import LabSpec
 from graders.stack import Stack
 
 if TYPE_CHECKING:  # the later lab kinds' models: only their own gradings load them
-    from graders.kinds.swarm_stack import SwarmRun
+    from graders.exam.session import Attempt
     from graders.kube_cluster import LiveResult
     from graders.manifest_model import Manifests
+    from graders.swarm_stack_model import SwarmRun
     from graders.workflow_model import StepResult, Workflow
 
 
@@ -91,6 +92,8 @@ class GradingContext:
     workflow_run: list[StepResult] = field(default_factory=list)
     # A swarm lab: the run's stack in the grader's swarm, its images, and what teardown undoes.
     swarm: SwarmRun | None = None
+    # A practice-exam lab: the learner's record of a mock exam, as they answered it.
+    attempt: Attempt | None = None
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

@@ -3,11 +3,13 @@ autograded cell per check, with the check's points (tests/test_sync.py keeps the
 
     .venv/bin/python scripts/make_lab_notebook.py LAB
 
-The markdown comes from graders/labs/<lab>/notebook.md; a line `<!-- cell -->` starts a new cell.
+The markdown comes from graders/labs/<lab>/notebook.md; a line `<!-- cell -->` starts a new markdown cell, and
+`<!-- code -->` a code cell (the learner runs it; a practice exam's cell, say).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 
 import nbformat
@@ -40,6 +42,10 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
                            "second version and then one that cannot start, and at the end removes the stack, leaves the "
                            "swarm and removes the images it built. Your engine must not be in a swarm when you run it.",
                            "deploys your stack in a swarm of its own"),
+           "exam-attempt": ("Run the next cell. The grader reads mock-exam.json, draws the questions of its seed again "
+                            "from the question bank, and scores the answers it records: the mock exam must be whole "
+                            "(answered to the end, or the time ran out), and each domain needs 70% or more.",
+                            "scores the mock exam recorded in mock-exam.json"),
            "engine-state": ("Run the next cell. The grader looks at the containers in your Docker Engine by the names "
                             "and the label the task gives, and reads the files you saved in this folder. It only looks: "
                             "it starts, stops and removes nothing, and makes nothing of its own.",
@@ -66,8 +72,11 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
 def main(lab_id: str) -> None:
     spec = get_lab(lab_id)
     text = (spec.folder / "notebook.md").read_text(encoding="utf-8")
-    cells = [new_markdown_cell(part.strip(), metadata=meta(f"intro-{i}"))
-             for i, part in enumerate(text.split("<!-- cell -->"))]
+    parts = re.split(r"<!-- (cell|code) -->", text)  # [text, marker, text, marker, text, ...]
+    cells = [new_markdown_cell(parts[0].strip(), metadata=meta("intro-0"))]
+    for i, (marker, part) in enumerate(zip(parts[1::2], parts[2::2], strict=True), 1):
+        make = new_code_cell if marker == "code" else new_markdown_cell
+        cells.append(make(part.strip(), metadata=meta(f"intro-{i}")))
     how, does = CHECKED.get(spec.id) or CHECKED.get(spec.kind, (
         "Run the next cell. The grader builds your files on the Docker Engine, runs the result "
         "with limits (memory, processes, no privileges), checks it, and removes everything it made. The first build "

@@ -1,5 +1,6 @@
 """mkdocs hooks (mkdocs.yml `hooks:`): what the site carries that the grader's own code decides at build time, so
-it cannot drift from it. The example class report the instructors' page shows; and in each lesson, the lab's
+it cannot drift from it. The example class report the instructors' page shows; the question bank the practice
+exam page asks from; the home page's table of labs; and in each lesson, the lab's
 notebook named in "Open the notebook `labs/<lab>/<lab>.ipynb`" becomes a link that opens it in the learner's
 JupyterLab, for every lab that exists (a lab still to come keeps plain text). Written here once rather than by
 hand in every lesson, so a new lab's lesson gets its link by saying the same sentence.
@@ -23,10 +24,13 @@ _OPEN_NOTEBOOK = re.compile(r"(Open the notebook\s+)`labs/(?P<lab>[a-z0-9-]+)/(?
 
 def on_files(files: Files, config: Any) -> Files:
     from graders.cohort.example import example_pages
+    from graders.exam.question_bank import default
+    from graders.exam.site_bank import PATH, bank_json
     from graders.labs import get_lab
 
     for path, page in example_pages(get_lab("ml-api"), EXAMPLE_FOLDER):
         files.append(File.generated(config, path, content=page))
+    files.append(File.generated(config, PATH, content=bank_json(default())))  # the practice page's questions
     return files
 
 
@@ -42,7 +46,40 @@ def lab_links(markdown: str, labs: set[str] | frozenset[str]) -> str:
     return _OPEN_NOTEBOOK.sub(link, markdown)
 
 
+LABS_TABLE = "<!-- labs-table -->"  # in course/index.md: replaced by every lab there is, in the course's order
+
+
+def labs_table(nav_order: list[str]) -> str:
+    """The home page's table of labs, from the lab registry (as `mastery labs --json` lists them), ordered by
+    where their lesson is in the navigation: a lab added or renamed shows up without anyone editing the page."""
+    from graders.labs import all_labs
+    from graders.spec import REPO_ROOT
+
+    def place(lesson: str) -> int:
+        return nav_order.index(lesson) if lesson in nav_order else len(nav_order)
+
+    rows = ["| Lab | Lesson | Notebook | Check with |", "| --- | --- | --- | --- |"]
+    for spec in sorted(all_labs().values(), key=lambda s: (place(s.lesson), s.id)):
+        first = (REPO_ROOT / "course" / spec.lesson).read_text(encoding="utf-8").split("\n# ", 1)
+        title = (first[1] if len(first) > 1 else first[0].removeprefix("# ")).split("\n", 1)[0].strip()
+        rows.append(f"| `{spec.id}` | [{title}]({spec.lesson}#lab-{spec.id}) | `labs/{spec.id}/{spec.id}.ipynb` | "
+                    f"`mastery check {spec.id}` |")
+    return "\n".join(rows)
+
+
+def _nav_pages(nav: Any) -> list[str]:
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _nav_pages(value)]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _nav_pages(item)]
+    return []
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     from graders.labs import all_labs
 
+    if LABS_TABLE in markdown:
+        markdown = markdown.replace(LABS_TABLE, labs_table(_nav_pages(config["nav"])))
     return lab_links(markdown, frozenset(all_labs()))

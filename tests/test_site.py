@@ -205,6 +205,25 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproce
     return site, proc, time.perf_counter() - start
 
 
+def test_the_home_page_lists_every_lab_and_the_practice_page_every_question(
+        built_site: tuple[Path, subprocess.CompletedProcess[str], float]) -> None:
+    """The home page's table of labs and the practice exam's questions are written from the graders' own
+    registries at build time (scripts/site_hooks.py), so neither can drift from what `mastery` knows."""
+    from graders.exam.question_bank import default
+    from graders.labs import all_labs
+
+    site, proc, _ = built_site
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    home = (site / "index.html").read_text(encoding="utf-8")
+    listed = re.findall(r"<td><code>mastery check ([a-z0-9-]+)</code></td>", home)
+    assert listed == sorted(listed, key=listed.index) and set(listed) == set(all_labs()) and len(listed) == len(all_labs())
+    for lab_id, spec in all_labs().items():
+        assert f'href="{spec.lesson.removesuffix(".md")}/#lab-{lab_id}"' in home or \
+            f'href="{spec.lesson.removesuffix(".md")}/index.html#lab-{lab_id}"' in home, lab_id
+    questions = json.loads((site / "assets" / "generated" / "exam-bank.json").read_text(encoding="utf-8"))["questions"]
+    assert [q["id"] for q in questions] == [q.id for q in default().questions]
+
+
 def test_site_builds_strictly_within_budget(built_site: tuple[Path, subprocess.CompletedProcess[str], float]) -> None:
     site, proc, seconds = built_site
     from conftest import FIGURES

@@ -212,3 +212,66 @@ def test_lab_links_open_jupyterlab_only_where_the_site_is_local(site: Path, serv
         finally:
             browser.close()
             environment.shutdown()
+
+
+@pytest.mark.browser
+def test_practice_exam_asks_scores_and_reviews_in_a_real_browser(served: str) -> None:
+    """The practice page (course/exam.md): multiple choice and DOMC rounds answered by the bank's own right
+    options, scored per domain, a review whose lesson link lands on a section that exists, and a mock exam of 55
+    timed questions."""
+    from playwright.sync_api import sync_playwright
+
+    from graders.exam.question_bank import default
+
+    bank = default()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = chromium(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(served + "exam/")
+            page.wait_for_selector("form.mastery-exam-menu", timeout=30_000)
+            page.select_option("select[name=domain]", "networking")
+            page.fill("input[name=count]", "3")
+            page.select_option("select[name=mode]", "mc")
+            page.click("button[data-action=practice]")
+            for n in range(3):  # right, right, wrong
+                box = page.wait_for_selector(".mastery-exam-question")
+                assert box is not None
+                question = bank.question(box.get_attribute("data-question") or "")
+                assert question.domain == "networking" and box.get_attribute("data-mode") == "mc"
+                pick = question.right if n < 2 else next(i for i in range(len(question.options)) if i != question.right)
+                page.click(f".mastery-exam-option[data-option='{pick}']")
+            assert "Score: 2 of 3 right, 67%" in page.locator(".mastery-exam-score").inner_text()
+            assert page.locator("tr[data-domain=networking]").inner_text().split()[-1] == "67%"
+            assert page.locator(".mastery-exam-review").count() == 1
+            page.screenshot(path=str(ARTIFACTS / "site-exam-review.png"), full_page=True)
+
+            page.click("text=Another round")
+            page.select_option("select[name=mode]", "domc")
+            page.fill("input[name=count]", "2")
+            page.click("button[data-action=practice]")
+            for n in range(2):  # the first answered right option by option; the second wrong at once
+                box = page.wait_for_selector(".mastery-exam-question")
+                assert box is not None
+                question = bank.question(box.get_attribute("data-question") or "")
+                while page.locator(f".mastery-exam-question[data-question='{question.id}']").count():
+                    shown = int(page.locator("div.mastery-exam-option").get_attribute("data-option") or "0")
+                    correct = question.options[shown].correct
+                    page.click(f"button[data-answer={'yes' if correct == (n == 0) else 'no'}]")
+            assert "Score: 1 of 2 right, 50%" in page.locator(".mastery-exam-score").inner_text()
+            link = page.locator(".mastery-exam-review a").first
+            href = link.get_attribute("href") or ""
+            link.click()
+            page.wait_for_url(re.compile(re.escape(href.rpartition("/")[2]) + "$"), timeout=30_000)
+            anchor = unquote(urlparse(page.url).fragment)
+            assert anchor and page.locator(f"[id='{anchor}']").count() == 1, page.url
+
+            page.goto(served + "exam/")
+            page.click("button[data-action=mock]")
+            page.wait_for_selector(".mastery-exam-clock")
+            progress = page.locator(".mastery-exam-progress").inner_text()
+            assert progress.startswith("Question 1 of 55") and "left" in progress
+            page.screenshot(path=str(ARTIFACTS / "site-exam-mock.png"))
+        finally:
+            browser.close()

@@ -11,13 +11,14 @@ import pytest
 import yaml
 
 from graders import engine, engine_locks, swarm_mode
-from graders.kinds.swarm_stack import API, compose_bytes, deployed_stack
+from graders.kinds.swarm_stack import deployed_stack
 from graders.labels import RUN_LABEL
 from graders.labs import get_lab
 from graders.limits import Limits
 from graders.results import Status
 from graders.runner import grade
 from graders.submission import materialize
+from graders.swarm_stack_model import API, compose_bytes
 
 SPEC = get_lab("swarm")
 RUN = "0123456789ab"

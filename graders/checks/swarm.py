@@ -14,9 +14,9 @@ from graders import engine, swarm_mode
 from graders.check_model import Check, Need, Outcome, judge
 from graders.context import GradingContext
 from graders.exec_probe import exec_in
-from graders.kinds.swarm_stack import API, BROKEN, SECOND, SwarmRun, compose_bytes, compose_cpus, replicas_wanted
 from graders.results import Category
 from graders.swarm_probe import probing
+from graders.swarm_stack_model import API, BROKEN, SECOND, SwarmRun, compose_bytes, compose_cpus, replicas_wanted
 
 NEEDS = (Need.SWARM,)
 READ_TIMEOUT_S = 10.0

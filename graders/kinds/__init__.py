@@ -37,7 +37,8 @@ class Kind(Protocol):
 # Imported on first use: the kinds' steps pull in the engine layer, which loading a spec does not need.
 _MODULES = {"dockerfile": "graders.kinds.dockerfile", "compose": "graders.kinds.compose",
             "engine-state": "graders.kinds.engine_state", "manifest": "graders.kinds.manifest",
-            "workflow": "graders.kinds.workflow", "swarm-stack": "graders.kinds.swarm_stack"}
+            "workflow": "graders.kinds.workflow", "swarm-stack": "graders.kinds.swarm_stack",
+            "exam-attempt": "graders.kinds.exam_attempt"}
 
 
 def names() -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import docker.errors
 
-from graders import build_fence, compose_model, disk_budget, engine, front, images, staging
+from graders import build_fence, compose_model, engine, front, images, staging
 from graders.build import MAX_CONTEXT_BYTES, build_image, compose_build_flags
 from graders.check_model import Need, Phase
 from graders.compose_cli import StackCommandFailed
@@ -21,7 +21,7 @@ from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.errors import BuildFailed, BuildNetworkFault, GraderError, SubmissionError
-from graders.kinds import local_files
+from graders.kinds import local_files, run_cleanup
 from graders.labels import run_labels
 from graders.spec import LabSpec
 from graders.stack import Stack, awaited_jobs
@@ -172,13 +172,7 @@ def teardown(ctx: GradingContext) -> None:
             ctx.stack.remove_anonymous_volumes()
         except docker.errors.APIError as exc:
             log.debug("could not remove a volume: %s", exc)
-    disk_budget.trim(ctx)  # while the run's images still carry its tags: any over the budget go with their layers
-    try:
-        engine.sweep(ctx.run_id)  # containers, networks and volumes carry the run label; images the run's tag
-    except docker.errors.APIError as exc:
-        log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
-    if ctx.build_dir is not None:
-        engine.remove_host_dir(ctx.build_dir.parent, ctx.spec.base_images[0], run_labels(ctx.run_id, ctx.spec.id))
+    run_cleanup.sweep_and_unstage(ctx)
 
 
 class ComposeKind:

@@ -10,14 +10,10 @@ stack reaches nothing outside, as in every lab); every container carries the run
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import docker.errors
 import yaml
 
 from graders import compose_model, engine, staging, swarm_mode
@@ -27,39 +23,25 @@ from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.errors import BuildFailed, GraderError, SubmissionError
+from graders.kinds import run_cleanup
 from graders.labels import IMAGE_REPO, RUN_LABEL, image_tag, run_labels
 from graders.limits import Limits
 from graders.spec import LabSpec
-
-log = logging.getLogger("graders")
+from graders.swarm_stack_model import (
+    API,
+    BROKEN,
+    SECOND,
+    STACK_FILE,
+    SwarmRun,
+    compose_bytes,
+    compose_cpus,
+    project_of,
+    replicas_wanted,
+)
 
 Say = Callable[[str], None]
-STACK_FILE = "stack.yaml"
 DEPLOYED_FILE = "mastery-stack.yaml"
-API = "api"  # the stack's service the lab is about
-SECOND = "second"  # the grader's second version of the learner's image: the same image, relabelled
-BROKEN = "broken"  # an image of the learner's whose process exits at once: an update Swarm must roll back
 STACK_VERSION = "3.9"  # older `docker stack deploy`s (Debian's 20.10) need one; newer ones ignore it
-
-
-@dataclass
-class SwarmRun:
-    """The run's swarm: the stack's name, the images built for it, and what to undo at the end."""
-
-    project: str
-    images: dict[str, str] = field(default_factory=dict)  # "first", SECOND, BROKEN -> tag
-    exit: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    deployed: bool = False
-
-    def service(self, name: str = API) -> str:
-        return f"{self.project}_{name}"
-
-    def network(self, name: str) -> str:
-        return f"{self.project}_{name}"
-
-
-def project_of(run_id: str) -> str:
-    return f"grade-{run_id}"
 
 
 def parse(ctx: GradingContext, say: Say) -> None:
@@ -154,27 +136,6 @@ def _within_ceiling(deploy: dict[str, Any], limits: Limits) -> dict[str, Any]:
     return deploy
 
 
-def compose_cpus(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-UNITS = {"b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
-
-
-def compose_bytes(value: Any) -> int:
-    """A Compose size (`128M`, `1g`, `134217728`) in bytes; 0 when missing or unreadable."""
-    text = str(value or "").strip().lower()
-    number = text.rstrip("bkmg")
-    unit = text[len(number):] or "b"
-    try:
-        return int(float(number) * UNITS[unit])
-    except (ValueError, KeyError):
-        return 0
-
-
 def start(ctx: GradingContext, say: Say) -> None:
     run, compose = ctx.swarm, ctx.compose
     assert run is not None and compose is not None and ctx.build_dir is not None
@@ -200,11 +161,6 @@ def start(ctx: GradingContext, say: Say) -> None:
     swarm_mode.wait_healthy(run.service(), wanted, ctx.spec.limits.health_budget_s)
 
 
-def replicas_wanted(compose: compose_model.ComposeModel) -> int:
-    deploy = compose.service(API).get("deploy") or {}
-    return int(deploy.get("replicas") or 1)
-
-
 def teardown(ctx: GradingContext) -> None:
     """The stack, then the swarm (with its bridge), then the run's images and containers, then the staged copy."""
     run = ctx.swarm
@@ -214,12 +170,7 @@ def teardown(ctx: GradingContext) -> None:
                 swarm_mode.remove_stack(run.project)
         finally:
             run.exit.close()  # leaves the swarm and gives the engine's swarm lock back
-    try:
-        engine.sweep(ctx.run_id)
-    except docker.errors.APIError as exc:
-        log.debug("sweep of run %s failed: %s", ctx.run_id, exc)
-    if ctx.build_dir is not None:
-        engine.remove_host_dir(ctx.build_dir.parent, ctx.spec.base_images[0], run_labels(ctx.run_id, ctx.spec.id))
+    run_cleanup.sweep_and_unstage(ctx)
 
 
 class SwarmStackKind:

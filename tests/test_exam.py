@@ -1,0 +1,212 @@
+"""The certification practice: the question bank's rules and coverage, the DOMC engine, mock exams drawn by the
+domains' weights, time limits, scoring from the record of answers, and `mastery exam --mock` end to end."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from graders.cli import main
+from graders.exam import session
+from graders.exam.links import broken_links
+from graders.exam.question_bank import OBJECTIVES, BankError, Question, default, load
+from graders.exam.session import DOMC, MC, RIGHT, UNANSWERED, WRONG, Asked, Attempt, outcome, score
+
+BANK = default()
+
+
+def test_the_bank_has_300_questions_and_every_domain_its_share() -> None:
+    counts = Counter(q.domain for q in BANK.questions)
+    assert len(BANK.questions) >= 300
+    for domain in BANK.domains:
+        assert counts[domain.id] >= 300 * domain.weight // 100, f"{domain.id}: {counts[domain.id]} questions"
+
+
+def test_every_objective_the_course_teaches_has_questions() -> None:
+    counts = Counter(q.objective for q in BANK.questions)
+    thin = [o.id for d in BANK.domains for o in d.objectives if not o.product and counts[o.id] < 2]
+    assert not thin, f"objectives with fewer than 2 questions: {thin}"
+
+
+def test_every_question_links_a_lesson_section_that_exists() -> None:
+    assert broken_links(BANK) == []
+
+
+def test_questions_read_on_their_own_as_domc_needs() -> None:
+    """An option such as "all of the above" means nothing when options come one at a time."""
+    lumped = [q.id for q in BANK.questions for o in q.options
+              if o.answer.lower().rstrip(".") in ("all of the above", "none of the above", "both of the above")]
+    assert not lumped
+
+
+def _bank_file(tmp_path: Path, question: dict[str, object]) -> Path:
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    (folder / "storage.yaml").write_text(yaml.safe_dump({"domain": "storage", "questions": [question]}))
+    return folder
+
+
+GOOD = {"id": "stor-001", "objective": "stor-volumes", "question": "Q?", "lesson": "commands.md#x",
+        "options": [{"answer": "a", "correct": True, "why": "w"}, {"answer": "b", "why": "w"}, {"answer": "c", "why": "w"}]}
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"options": [{"answer": "a", "correct": True, "why": "w"}, {"answer": "b", "correct": True, "why": "w"},
+                  {"answer": "c", "why": "w"}]}, "2 options are marked correct"),
+    ({"options": [{"answer": "a", "correct": True, "why": "w"}, {"answer": "b", "why": "w"}]}, "three to five"),
+    ({"options": [{"answer": "a", "correct": True, "why": "w"}, {"answer": "b", "why": ""}, {"answer": "c", "why": "w"}]},
+     "needs an `answer` and a `why`"),
+    ({"objective": "orch-quorum"}, "not an objective of the domain storage"),
+    ({"lesson": "https://docs.docker.com"}, "page.md#anchor"),
+    ({"id": "storage-1"}, "three digits"),
+], ids=["two-right", "two-options", "no-why", "other-domain", "lesson-url", "bad-id"])
+def test_the_loader_names_the_rule_a_question_breaks(tmp_path: Path, change: dict[str, object], said: str) -> None:
+    with pytest.raises(BankError, match=r"stor-001|storage-1") as raised:
+        load(OBJECTIVES, _bank_file(tmp_path, {**GOOD, **change}))
+    assert said in str(raised.value)
+
+
+def _asked(question_id: str, mode: str, order: list[int]) -> Asked:
+    return Asked(question_id, mode, order)
+
+
+def test_domc_ends_at_the_first_wrong_answer_or_when_the_right_option_is_accepted() -> None:
+    question = BANK.questions[0]
+    right = question.right
+    wrongs = [i for i in range(len(question.options)) if i != right]
+    order = [wrongs[0], right, *wrongs[1:]]
+
+    class Scripted:
+        def __init__(self, answers: list[bool]) -> None:
+            self.answers, self.shown = answers, list[int]()
+
+        def multiple_choice(self, *_: object) -> int:
+            raise AssertionError("a DOMC question is never asked as multiple choice")
+
+        def discrete(self, number: int, total: int, q: Question, option: int, first: bool) -> bool:
+            self.shown.append(option)
+            return self.answers.pop(0)
+
+    cases = [([True], WRONG, [wrongs[0]]),  # yes to a wrong option: over at once
+             ([False, False], WRONG, [wrongs[0], right]),  # no to the right option: over
+             ([False, True], RIGHT, [wrongs[0], right])]  # the right one accepted: over, the rest never shown
+    for answers, expected, shown in cases:
+        asker = Scripted(list(answers))
+        attempt = Attempt("practice", None, 1, None, 0.0, [_asked(question.id, DOMC, order)])
+        session.run(attempt, BANK, asker, clock=lambda: 0.0)
+        assert asker.shown == shown and outcome(attempt.asked[0], question) == expected
+
+
+def test_a_mock_exam_draws_55_by_the_domains_weights_13_of_them_multiple_choice() -> None:
+    asked = session.draw_mock(BANK, seed=7)
+    by_domain = Counter(BANK.question(a.id).domain for a in asked)
+    assert len(asked) == 55 and len({a.id for a in asked}) == 55
+    assert by_domain == session.weighted_counts(BANK, 55) == {
+        "orchestration": 14, "images": 11, "install": 8, "networking": 8, "security": 8, "storage": 6}
+    assert Counter(a.mode for a in asked) == {MC: 13, DOMC: 42}
+    assert [a.id for a in session.draw_mock(BANK, seed=7)] == [a.id for a in asked]  # a seed draws the same again
+
+
+class Perfect:
+    """Answers every question right, one minute per answer on the given clock."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+
+    def multiple_choice(self, number: int, total: int, question: Question, order: list[int]) -> int:
+        self.clock[0] += 60
+        return order.index(question.right)
+
+    def discrete(self, number: int, total: int, question: Question, option: int, first: bool) -> bool:
+        self.clock[0] += 60
+        return bool(question.options[option].correct)
+
+
+def test_a_timed_out_exam_is_scored_on_what_was_answered() -> None:
+    now = [1000.0]
+    attempt = session.new_attempt(BANK, mock=True, seed=3, minutes=10, clock=lambda: now[0])
+    session.run(attempt, BANK, Perfect(now), clock=lambda: now[0])
+    result = score(attempt, BANK)
+    assert attempt.timed_out and 0 < result.right < 55 and result.wrong == 0
+    assert result.unanswered == 55 - result.right and result.percent == pytest.approx(100 * result.right / 55)
+    assert sum(d.asked for d in result.domains) == 55
+
+
+def test_the_score_comes_from_the_answers_not_from_anything_the_file_claims(tmp_path: Path) -> None:
+    now = [0.0]
+    attempt = session.new_attempt(BANK, mock=False, seed=5, count=12, mode=MC, clock=lambda: now[0])
+    session.run(attempt, BANK, Perfect(now), clock=lambda: now[0])
+    path = tmp_path / "attempt.json"
+    session.save(attempt, path)
+    again = session.load(path)
+    assert score(again, BANK).right == 12
+    again.asked[0].choice = next(i for i in range(len(BANK.question(again.asked[0].id).options))
+                                 if i != BANK.question(again.asked[0].id).right)
+    assert score(again, BANK).right == 11 and session.review(again, BANK)[0]["id"] == again.asked[0].id
+
+
+def _scripted_input(seed: int, wrong_every: int = 0) -> str:
+    """The keystrokes of a learner answering the mock exam drawn with `seed`: right, except every n-th question."""
+    lines = []
+    for n, asked in enumerate(session.draw_mock(BANK, seed), 1):
+        question = BANK.question(asked.id)
+        miss = wrong_every and n % wrong_every == 0
+        if asked.mode == MC:
+            position = asked.order.index(question.right)
+            lines.append("ABCDE"[(position + 1) % len(asked.order) if miss else position])
+            continue
+        for option in asked.order:
+            yes = question.options[option].correct
+            lines.append("y" if yes != bool(miss) else "n")
+            if miss or yes:
+                break
+    return "\n".join(lines) + "\n"
+
+
+def test_mastery_exam_mock_runs_end_to_end_with_scripted_answers(tmp_path: Path) -> None:
+    saved = tmp_path / "mock.json"
+    result = CliRunner().invoke(main, ["exam", "--mock", "--seed", "11", "--save", str(saved)],
+                                input=_scripted_input(11, wrong_every=5))
+    assert result.exit_code == 0, result.output
+    assert "Mock exam: 55 questions, 90 minutes (seed 11)." in result.output
+    assert "Score: 44 of 55 right, 80%" in result.output  # every fifth answered wrong: 11 misses
+    assert "Review: 11 question(s) to read again" in result.output and "Read: course/" in result.output
+    for domain in BANK.domains:
+        assert domain.title in result.output
+    assert score(session.load(saved), BANK).right == 44
+
+
+def test_an_unknown_domain_is_named_with_the_ones_there_are() -> None:
+    result = CliRunner().invoke(main, ["exam", "--domain", "kubernetes"])
+    assert result.exit_code != 0 and "orchestration" in result.output and "Traceback" not in result.output
+
+
+def test_practice_asks_only_the_domain_chosen() -> None:
+    asked = session.draw_practice(BANK, seed=random.randrange(1000), count=20, domain="networking")
+    assert {BANK.question(a.id).domain for a in asked} == {"networking"} and len(asked) == 20
+    assert {UNANSWERED} == {outcome(a, BANK.question(a.id)) for a in asked}
+
+
+def test_the_dca_exam_labs_records_are_made_from_the_bank_as_it_is() -> None:
+    """scripts/make_exam_attempts.py writes them; a change to the bank changes what a seed draws."""
+    import importlib.util
+
+    script = Path(__file__).parent.parent / "scripts" / "make_exam_attempts.py"
+    spec = importlib.util.spec_from_file_location("make_exam_attempts", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stale = [str(path) for path, text in module.files(BANK).items() if path.read_text(encoding="utf-8") != text]
+    assert not stale, f"run scripts/make_exam_attempts.py: out of date {stale}"
+
+
+def test_the_lab_names_the_domains_as_the_bank_does() -> None:
+    from graders.labs.dca_exam.spec import DOMAINS
+
+    assert [(d, t) for d, t, _ in DOMAINS] == [(d.id, d.title) for d in BANK.domains]
+    assert [p for _, _, p in DOMAINS] == [d.weight * 0.9 for d in BANK.domains]
