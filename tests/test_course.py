@@ -123,3 +123,19 @@ def test_pending_labs_are_exactly_the_unbuilt_ones() -> None:
     from conftest import FIGURES
 
     FIGURES["labs lessons promise, not built yet"] = ", ".join(sorted(PENDING_LABS)) or "none"
+
+
+def test_one_version_of_each_package_across_samples_labs_and_solutions() -> None:
+    """A learner who copies a sample into a lab must not meet two numpys: every requirements file the course
+    ships pins each package to the same version."""
+    pins: dict[str, dict[str, list[str]]] = {}
+    roots = [REPO_ROOT / "course", REPO_ROOT / "labs", REPO_ROOT / "graders" / "labs", REPO_ROOT / "environment"]
+    for path in [p for root in roots for p in root.rglob("requirements*.txt")]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^]]*\])?\s*==\s*([^\s;#]+)", line)
+            if match:
+                name = match[1].lower().replace("_", "-")
+                pins.setdefault(name, {}).setdefault(match[2], []).append(str(path.relative_to(REPO_ROOT)))
+    split = {name: versions for name, versions in pins.items() if len(versions) > 1}
+    assert not split, f"one version per package: {split}"
+    assert "numpy" in pins and "scikit-learn" in pins  # the scan found the course's files

@@ -210,3 +210,13 @@ def test_the_lab_names_the_domains_as_the_bank_does() -> None:
 
     assert [(d, t) for d, t, _ in DOMAINS] == [(d.id, d.title) for d in BANK.domains]
     assert [p for _, _, p in DOMAINS] == [d.weight * 0.9 for d in BANK.domains]
+
+
+def test_the_readme_coverage_table_is_the_objectives_as_they_are() -> None:
+    """`scripts/check_exam_bank.py --coverage` writes it; every objective's labs exist (lessons: the link test)."""
+    from graders.exam.coverage import markdown
+    from graders.labs import all_labs
+    from graders.spec import REPO_ROOT
+
+    assert markdown(BANK) in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert {lab for d in BANK.domains for o in d.objectives for lab in o.labs} <= set(all_labs())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graders.exam.question_bank import LESSON, Bank
+from graders.exam.question_bank import Bank
 from graders.spec import REPO_ROOT
 
 COURSE = REPO_ROOT / "course"
@@ -35,18 +35,18 @@ def anchors(page: Path) -> set[str]:
 
 
 def broken_links(bank: Bank, course: Path = COURSE) -> list[str]:
-    """Every question whose lesson link names no page or no section of it."""
+    """Every question's or objective's lesson link that names no page or no section of it."""
     cache: dict[str, set[str]] = {}
+    links = [(q.id, q.lesson) for q in bank.questions]
+    links += [(o.id, link) for d in bank.domains for o in d.objectives for link in o.lessons]
     problems = []
-    for question in bank.questions:
-        match = LESSON.fullmatch(question.lesson)
-        assert match is not None  # the bank's loader checked the form
-        page = course / match["page"]
-        if not page.is_file():
-            problems.append(f"{question.id}: no page {match['page']}")
+    for owner, link in links:
+        page, _, anchor = link.partition("#")
+        if not (course / page).is_file():
+            problems.append(f"{owner}: no page {page}")
             continue
-        if match["page"] not in cache:
-            cache[match["page"]] = anchors(page)
-        if match["anchor"] not in cache[match["page"]]:
-            problems.append(f"{question.id}: {match['page']} has no section #{match['anchor']}")
+        if page not in cache:
+            cache[page] = anchors(course / page)
+        if not anchor or anchor not in cache[page]:
+            problems.append(f"{owner}: {page} has no section #{anchor}")
     return problems

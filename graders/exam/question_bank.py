@@ -32,6 +32,8 @@ class Objective:
     domain: str
     text: str
     product: bool  # about Mirantis's enterprise products, which the course does not teach
+    lessons: tuple[str, ...] = ()  # course sections (page.md#anchor) that teach it
+    labs: tuple[str, ...] = ()  # labs whose task has the learner do it
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class Bank:
 def _domains(data: Any) -> tuple[Domain, ...]:
     domains = []
     for item in data["domains"]:
-        objectives = tuple(Objective(o["id"], item["id"], o["text"], bool(o.get("product"))) for o in item["objectives"])
+        objectives = tuple(Objective(o["id"], item["id"], o["text"], bool(o.get("product")), tuple(o.get("lessons") or ()),
+                                     tuple(o.get("labs") or ())) for o in item["objectives"])
         domains.append(Domain(item["id"], item["title"], int(item["weight"]), objectives))
     if sum(d.weight for d in domains) != 100:
         raise BankError(f"{OBJECTIVES.name}: the domains' weights add up to {sum(d.weight for d in domains)}, not 100")
