@@ -61,10 +61,44 @@ def readiness_problem(course_engine: bool) -> NotReady | None:
     return None
 
 
+DEFAULT_NETWORKS = {"bridge", "host", "none"}
+
+
+def containers_on_own_networks() -> list[str]:
+    """The running containers attached to a network someone made (a compose stack's, a `docker network create`'s).
+
+    Measured on Engine 28.5.2: after `docker swarm init` and `docker swarm leave`, a container that was on such a
+    network when the swarm was made no longer resolves any name there, not even its own, and keeps failing (65 s
+    and counting); containers made afterwards resolve normally. So the grader makes its swarm only when no such
+    container runs."""
+    found = []
+    for container in engine.client().api.containers(filters={"status": "running"}):
+        networks = set((container.get("NetworkSettings") or {}).get("Networks") or {})
+        if networks - DEFAULT_NETWORKS:
+            found.append(str((container.get("Names") or ["?"])[0]).lstrip("/"))
+    return sorted(found)
+
+
+def busy_problem() -> NotReady | None:
+    running = containers_on_own_networks()
+    if not running:
+        return None
+    shown = ", ".join(f"`{name}`" for name in running[:5]) + (f" and {len(running) - 5} more" if len(running) > 5 else "")
+    return NotReady(f"{len(running)} container(s) run on networks of your own in this engine: {shown}. Making and "
+                    "leaving a swarm (which the grader does to deploy your stack) makes Docker Engine 28 lose their "
+                    "names on those networks until they are recreated, so the grader does not start while they run.",
+                    "Stop them first: `docker compose down` in their project's folder, or `docker stop NAME`; then "
+                    "check again. Your stacks come back as they were with `docker compose up -d`.")
+
+
 @contextlib.contextmanager
 def swarm() -> Iterator[None]:
-    """A swarm of one node for the block, under the engine's swarm lock; left, with its bridge, whatever happens."""
+    """A swarm of one node for the block, under the engine's swarm lock; left, with its bridge, whatever happens.
+    Raises NotReady, before making anything, while containers run on networks of the learner's."""
     with engine_locks.exclusive(SWARM_LOCK):
+        problem = busy_problem()  # under the lock: another grading's swarm, waited for, has gone by now
+        if problem is not None:
+            raise problem
         made = run_docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377")
         if made.returncode != 0:
             raise GraderError(f"`docker swarm init` failed: {made.stderr.strip()[-400:]}",

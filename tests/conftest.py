@@ -46,10 +46,12 @@ def _browser_problem() -> str | None:
 
 
 # Modules whose tests need the engine to themselves, run after the rest by `make test` (`-m alone`):
-# they time how fast a runaway submission is stopped, sweep every stale run, start a second engine, or
-# rebuild the stand-in images the other tests build on. Everything else runs in parallel workers.
+# they time how fast a runaway submission is stopped, sweep every stale run, start a second engine, rebuild the
+# stand-in images the other tests build on, or make a swarm (which cuts other containers' names when it is left).
+# Everything else runs in parallel workers.
 ALONE = {"test_containment", "test_containment_budgets", "test_containment_build", "test_containment_network",
-         "test_hostile", "test_stack_hostile", "test_second_engine", "test_stand_ins", "test_course_engine"}
+         "test_hostile", "test_stack_hostile", "test_second_engine", "test_stand_ins", "test_course_engine",
+         "test_swarm_kind"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

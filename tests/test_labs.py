@@ -35,12 +35,15 @@ ALTERNATIVES = _lab_by_lab([[(spec, v) for v in variants(spec, "alternatives")] 
 
 def _on_one_worker(*values: object) -> object:
     """An engine-state lab's proofs take turns on the engine (its task's containers have fixed names, under a lock:
-    tests/engine_state_proofs.py), and so do a swarm lab's (one swarm per engine, graders/swarm_mode.py): grouped
-    on one worker (`make test` runs `--dist loadgroup`), they follow one another there instead of holding the
-    other workers waiting on the lock."""
+    tests/engine_state_proofs.py): grouped on one worker (`make test` runs `--dist loadgroup`), they follow one
+    another there instead of holding the other workers waiting on the lock. A swarm lab's proofs run with the
+    tests that need the engine to themselves (`-m alone`): the grader's swarm, made and left, cuts the names of
+    every other container then on a user-defined network (graders/swarm_mode.py)."""
     spec = values[0]
     assert isinstance(spec, LabSpec)
-    if spec.kind not in ("engine-state", "swarm-stack"):
+    if spec.kind == "swarm-stack":  # a swarm made and left cuts other containers' names: alone (graders/swarm_mode.py)
+        return pytest.param(*values, marks=pytest.mark.alone)
+    if spec.kind != "engine-state":
         return values if len(values) > 1 else spec
     return pytest.param(*values, marks=pytest.mark.xdist_group(f"lab-{spec.id}"))
 

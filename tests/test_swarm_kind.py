@@ -78,7 +78,6 @@ def _stack(tmp_path: Path, edit: str, new: str) -> Path:
 
 
 @pytest.mark.engine
-@pytest.mark.xdist_group("lab-swarm")  # it sees the engine's swarm state, which the lab's proofs change
 @pytest.mark.parametrize(("edit", "new", "said"), [
     ("    file: ./api_token.txt\n", "    file: /etc/shadow\n", "/etc/shadow"),
     ("    networks:\n      - backend\n", "    volumes:\n      - /:/host\n    networks:\n      - backend\n", "bind-mounts /"),
@@ -110,9 +109,9 @@ def learners_swarm() -> Iterator[None]:
 
 
 @pytest.mark.engine
-@pytest.mark.xdist_group("lab-swarm")
-def test_a_learners_own_swarm_is_the_graders_error_and_is_left_alone(tmp_path: Path, learners_swarm: None,
-                                                                    no_leftovers: None) -> None:
+def test_a_learners_own_swarm_is_the_graders_error_and_is_left_alone(tmp_path: Path, no_leftovers: None,
+                                                                    learners_swarm: None) -> None:
+    # no_leftovers first: it looks after the learner's swarm is gone, with its ingress network
     materialize(SPEC, None, into=tmp_path / "work")
     report = grade(SPEC, tmp_path / "work")
     healthy = report.result("replicas_healthy")
@@ -121,3 +120,25 @@ def test_a_learners_own_swarm_is_the_graders_error_and_is_left_alone(tmp_path: P
     assert report.result("rolls_back").status is Status.ERROR and report.grader_failed  # re-run, never a zero
     assert swarm_mode.node_state() == "active"  # the learner's swarm is still there
     assert not engine.client().api.services()
+
+
+@pytest.mark.engine
+def test_the_grader_makes_no_swarm_while_containers_run_on_the_learners_networks(tmp_path: Path,
+                                                                                no_leftovers: None) -> None:
+    """Engine 28 loses their names when a swarm is made and left: they are named, and nothing is made."""
+    if engine.site().shared_folder is None:
+        pytest.skip("a grading swarm is made only in the course engine, and this suite runs on another")
+    api = engine.client().api
+    network = api.create_network("mastery-test-own-net")["Id"]
+    box = api.create_container("python:3.13-slim", ["sleep", "120"], name="mastery-test-own-box",
+                               host_config=api.create_host_config(network_mode="mastery-test-own-net"))["Id"]
+    try:
+        api.start(box)
+        materialize(SPEC, None, into=tmp_path / "work")
+        report = grade(SPEC, tmp_path / "work")
+        healthy = report.result("replicas_healthy")
+        assert healthy.status is Status.ERROR and "`mastery-test-own-box`" in healthy.message, healthy.message
+        assert "docker compose down" in healthy.hint and swarm_mode.node_state() == "inactive"
+    finally:
+        api.remove_container(box, force=True)
+        api.remove_network(network)

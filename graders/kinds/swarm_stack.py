@@ -145,7 +145,12 @@ def start(ctx: GradingContext, say: Say) -> None:
                                               summary="the grader could not make its swarm (see replicas_healthy).")
         return
     say("Making a swarm and deploying your stack")
-    run.exit.enter_context(swarm_mode.swarm())
+    try:
+        run.exit.enter_context(swarm_mode.swarm())
+    except swarm_mode.NotReady as busy:
+        ctx.blockers[Phase.RUNTIME] = Blocker("error", busy.message, busy.hint, step="start",
+                                              summary="the grader could not make its swarm (see replicas_healthy).")
+        return
     path = ctx.build_dir / DEPLOYED_FILE
     path.write_text(yaml.safe_dump(deployed_stack(compose.raw, run.images["first"], ctx.run_id, ctx.spec.limits), sort_keys=False))
     run.deployed = True
