@@ -27,9 +27,6 @@ class SwarmRun:
     def service(self, name: str = API) -> str:
         return f"{self.project}_{name}"
 
-    def network(self, name: str) -> str:
-        return f"{self.project}_{name}"
-
 
 def project_of(run_id: str) -> str:
     return f"grade-{run_id}"

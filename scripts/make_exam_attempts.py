@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from graders.checks.exam import PASS_PERCENT, not_a_mock
 from graders.exam import session
 from graders.exam.question_bank import Bank, Question, default
 from graders.labs.dca_exam.spec import DOMAINS
@@ -57,12 +58,9 @@ def toml(description: str, fails: list[str], attempt: session.Attempt | None) ->
 
 def failing(bank: Bank, attempt: session.Attempt) -> list[str]:
     """The checks a record fails, by the lab's own rule: the mock must be whole, then each domain at 70%."""
-    result = session.score(attempt, bank)
-    whole = not result.unanswered or attempt.timed_out
-    if attempt.kind != "mock" or [a.id for a in attempt.asked] != [a.id for a in session.draw_mock(bank, attempt.seed)] \
-            or not whole:
+    if not_a_mock(attempt, bank) is not None:
         return ["mock_completed", *(f"domain_{d}" for d, _, _ in DOMAINS)]
-    return [f"domain_{d.domain}" for d in result.domains if d.percent < 70.0]
+    return [f"domain_{d.domain}" for d in session.score(attempt, bank).domains if d.percent < PASS_PERCENT]
 
 
 def files(bank: Bank) -> dict[Path, str]:

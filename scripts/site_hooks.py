@@ -49,17 +49,15 @@ def lab_links(markdown: str, labs: set[str] | frozenset[str]) -> str:
 LABS_TABLE = "<!-- labs-table -->"  # in course/index.md: replaced by every lab there is, in the course's order
 
 
-def labs_table(nav_order: list[str]) -> str:
-    """The home page's table of labs, from the lab registry (as `mastery labs --json` lists them), ordered by
-    where their lesson is in the navigation: a lab added or renamed shows up without anyone editing the page."""
+def labs_table() -> str:
+    """The home page's table of labs, from the lab registry (as `mastery labs --json` lists them), in the order
+    `mastery progress` shows them: a lab added or renamed shows up without anyone editing the page."""
     from graders.labs import all_labs
+    from graders.progress_table import course_order
     from graders.spec import REPO_ROOT
 
-    def place(lesson: str) -> int:
-        return nav_order.index(lesson) if lesson in nav_order else len(nav_order)
-
     rows = ["| Lab | Lesson | Notebook | Check with |", "| --- | --- | --- | --- |"]
-    for spec in sorted(all_labs().values(), key=lambda s: (place(s.lesson), s.id)):
+    for spec in course_order(all_labs()):
         first = (REPO_ROOT / "course" / spec.lesson).read_text(encoding="utf-8").split("\n# ", 1)
         title = (first[1] if len(first) > 1 else first[0].removeprefix("# ")).split("\n", 1)[0].strip()
         rows.append(f"| `{spec.id}` | [{title}]({spec.lesson}#lab-{spec.id}) | `labs/{spec.id}/{spec.id}.ipynb` | "
@@ -67,19 +65,9 @@ def labs_table(nav_order: list[str]) -> str:
     return "\n".join(rows)
 
 
-def _nav_pages(nav: Any) -> list[str]:
-    if isinstance(nav, str):
-        return [nav]
-    if isinstance(nav, dict):
-        return [page for value in nav.values() for page in _nav_pages(value)]
-    if isinstance(nav, list):
-        return [page for item in nav for page in _nav_pages(item)]
-    return []
-
-
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     from graders.labs import all_labs
 
     if LABS_TABLE in markdown:
-        markdown = markdown.replace(LABS_TABLE, labs_table(_nav_pages(config["nav"])))
+        markdown = markdown.replace(LABS_TABLE, labs_table())
     return lab_links(markdown, frozenset(all_labs()))

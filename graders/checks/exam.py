@@ -7,7 +7,7 @@ from __future__ import annotations
 from graders.check_model import Check, Need, Outcome, Phase
 from graders.context import GradingContext
 from graders.exam import session
-from graders.exam.question_bank import default
+from graders.exam.question_bank import Bank, default
 from graders.results import Category
 
 NEEDS = (Need.ATTEMPT,)
@@ -20,8 +20,12 @@ def _attempt(ctx: GradingContext) -> session.Attempt:
 
 
 def _not_a_mock(ctx: GradingContext) -> tuple[str, str] | None:
-    """Why the record is not a whole mock exam (message, hint), or None when it is."""
-    attempt, bank = _attempt(ctx), default()
+    return not_a_mock(_attempt(ctx), default())
+
+
+def not_a_mock(attempt: session.Attempt, bank: Bank) -> tuple[str, str] | None:
+    """Why the record is not a whole mock exam (message, hint), or None when it is: the questions its seed draws,
+    answered to the end or until the time ran out. (scripts/make_exam_attempts.py applies the same rule.)"""
     hint = ("Take the mock exam with the mock exam cell of `dca-exam.ipynb`, and leave `mock-exam.json` as it "
             "writes it.")
     if attempt.kind != "mock":

@@ -36,6 +36,11 @@ def _spec(ctx: GradingContext) -> dict[str, Any]:
     return spec
 
 
+def _networks(ctx: GradingContext) -> list[str]:
+    """The networks the API's tasks are attached to, as Swarm holds them (ids)."""
+    return [str(n.get("Target")) for n in (_spec(ctx).get("TaskTemplate") or {}).get("Networks") or []]
+
+
 def _container_spec(ctx: GradingContext) -> dict[str, Any]:
     spec: dict[str, Any] = (_spec(ctx).get("TaskTemplate") or {}).get("ContainerSpec") or {}
     return spec
@@ -75,9 +80,8 @@ def overlay_network(points: float, name: str = "overlay_network") -> Check:
 
     def run(ctx: GradingContext) -> Outcome:
         swarm = _run(ctx)
-        attached = [n.get("Target") for n in (_spec(ctx).get("TaskTemplate") or {}).get("Networks") or []]
         named = []
-        for network in attached:
+        for network in _networks(ctx):
             attrs = engine.client().api.inspect_network(network)
             short = str(attrs.get("Name", "")).removeprefix(f"{swarm.project}_")
             if attrs.get("Driver") == "overlay" and short != "default":
@@ -191,18 +195,13 @@ def resource_limits(points: float, name: str = "resource_limits") -> Check:
     return Check(name, "CPU and memory limits", points, Category.SECURITY, (Need.COMPOSE_FILE,), run)
 
 
-def _network(ctx: GradingContext) -> str | None:
-    attached = [n.get("Target") for n in (_spec(ctx).get("TaskTemplate") or {}).get("Networks") or []]
-    return str(attached[0]) if attached else None
-
-
 def rolling_update(points: float, path: str = "/health", name: str = "rolling_update") -> Check:
     """An update to a second version goes through to every replica while a client on the stack's network gets an
     answer to every request."""
 
     def run(ctx: GradingContext) -> Outcome:
         swarm, port = _run(ctx), ctx.spec.port or 8000
-        network = _network(ctx)
+        network = next(iter(_networks(ctx)), None)
         if network is None:
             return Outcome.failed(f"`{API}` is on no network the grader's client can join.", DEPLOY_HINT)
         wanted = replicas_wanted(ctx.compose) if ctx.compose else 1

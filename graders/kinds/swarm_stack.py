@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from graders import compose_model, engine, staging, swarm_mode
+from graders import build_fence, compose_model, engine, staging, swarm_mode
 from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.check_model import Need, Phase
 from graders.compose_model import REFUSED_HINT, Refused
@@ -75,20 +75,23 @@ def build(ctx: GradingContext, say: Say) -> None:
     deadline = time.monotonic() + limits.build_timeout_s
     first = image_tag(ctx.spec.id, ctx.run_id)
     try:
-        ctx.build = build_image(ctx.build_dir, ctx.build_dir / "Dockerfile", first, labels,
-                                timeout_s=max(1.0, deadline - time.monotonic()), buildkit=True, limits=limits)
-        run.images["first"] = first
-        derived = ctx.build_dir.parent / "derived"
-        for name, lines in ((SECOND, ['LABEL io.mastery.rollout="second version"']),
-                            (BROKEN, ['ENTRYPOINT ["/bin/sh", "-c", "echo this version is broken on purpose; exit 3"]',
-                                      'HEALTHCHECK --interval=1s --retries=1 CMD ["false"]'])):
-            folder = derived / name
-            folder.mkdir(parents=True)
-            (folder / "Dockerfile").write_text("\n".join([f"FROM {first}", *lines]) + "\n")
-            tag = f"{IMAGE_REPO}/{ctx.spec.id}-{name}:{ctx.run_id}"
-            build_image(folder, folder / "Dockerfile", tag, labels, timeout_s=max(1.0, deadline - time.monotonic()),
-                        buildkit=True, limits=limits)
-            run.images[name] = tag
+        # Fenced as every kind's builds are (graders/build_fence.py): the steps' memory and processes, together.
+        with build_fence.fenced(labels, limits) as cgroup_parent:
+            ctx.build = build_image(ctx.build_dir, ctx.build_dir / "Dockerfile", first, labels,
+                                    timeout_s=max(1.0, deadline - time.monotonic()), buildkit=True, limits=limits,
+                                    cgroup_parent=cgroup_parent)
+            run.images["first"] = first
+            derived = ctx.build_dir.parent / "derived"
+            for name, lines in ((SECOND, ['LABEL io.mastery.rollout="second version"']),
+                                (BROKEN, ['ENTRYPOINT ["/bin/sh", "-c", "echo this version is broken on purpose; exit 3"]',
+                                          'HEALTHCHECK --interval=1s --retries=1 CMD ["false"]'])):
+                folder = derived / name
+                folder.mkdir(parents=True)
+                (folder / "Dockerfile").write_text("\n".join([f"FROM {first}", *lines]) + "\n")
+                tag = f"{IMAGE_REPO}/{ctx.spec.id}-{name}:{ctx.run_id}"
+                build_image(folder, folder / "Dockerfile", tag, labels, timeout_s=max(1.0, deadline - time.monotonic()),
+                            buildkit=True, limits=limits, cgroup_parent=cgroup_parent)
+                run.images[name] = tag
     except (BuildFailed, GraderError) as exc:
         ctx.build_error = exc
         ctx.blockers[Phase.BUILD] = Blocker("build", f"Your image did not build: {exc.message}",
