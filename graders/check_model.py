@@ -48,6 +48,7 @@ class Need(enum.Enum):
     WORKFLOW_RUN = "the workflow's build and test steps, carried out by the grader"
     SWARM = "the stack deployed in the grader's single-node swarm"
     ATTEMPT = "the record of a practice exam's answers"
+    DAEMON_CONFIG = "the engine's daemon.json, parsed as dockerd parses it"
 
     @property
     def phase(self) -> Phase:
@@ -61,7 +62,7 @@ NEED_PHASE: dict[Need, Phase] = {
     Need.STACK: Phase.RUNTIME, Need.ENGINE_STATE: Phase.RUNTIME,
     Need.MANIFESTS: Phase.STATIC, Need.CLUSTER: Phase.RUNTIME,
     Need.WORKFLOW: Phase.STATIC, Need.WORKFLOW_RUN: Phase.BUILD, Need.SWARM: Phase.RUNTIME,
-    Need.ATTEMPT: Phase.STATIC,
+    Need.ATTEMPT: Phase.STATIC, Need.DAEMON_CONFIG: Phase.STATIC,
 }
 
 

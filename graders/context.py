@@ -24,6 +24,7 @@ from graders.spec import LabSpec
 from graders.stack import Stack
 
 if TYPE_CHECKING:  # the later lab kinds' models: only their own gradings load them
+    from graders.daemon_config import DaemonConfig
     from graders.exam.session import Attempt
     from graders.kube_cluster import LiveResult
     from graders.manifest_model import Manifests
@@ -94,6 +95,8 @@ class GradingContext:
     swarm: SwarmRun | None = None
     # A practice-exam lab: the learner's record of a mock exam, as they answered it.
     attempt: Attempt | None = None
+    # An engine-configuration lab: the learner's daemon.json, as dockerd reads it.
+    daemon: DaemonConfig | None = None
 
     def blocker_for(self, phase: Phase) -> Blocker | None:
         """The first blocker at or before this phase: a check of this phase cannot run past it."""

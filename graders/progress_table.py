@@ -12,8 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import yaml
-
+from graders.course_outline import nav
 from graders.labs import all_labs
 from graders.progress import Entry, State, load
 from graders.reporters.common import points
@@ -59,32 +58,10 @@ class Row:
         return datetime.datetime.fromisoformat(self.checked_at).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _nav_pages() -> list[str]:
-    """The site's pages in its navigation's order (mkdocs.yml), or none when the checkout has no site."""
-    try:
-        config = yaml.load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    except (OSError, yaml.YAMLError):
-        return []
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, str):
-            found.append(node)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-
-    walk(config.get("nav", []) if isinstance(config, dict) else [])
-    return found
-
-
 def course_order(labs: Mapping[str, LabSpec]) -> list[LabSpec]:
     """The labs as a learner meets them: by their lesson's place in the navigation, then by where the lab's
     section sits on that page; a lab whose lesson or section is not found comes after, by id."""
-    pages = _nav_pages()
+    pages = [page.path for page in nav()]
     unknown = len(pages)
 
     def where(spec: LabSpec) -> tuple[int, int, str]:

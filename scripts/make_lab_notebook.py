@@ -46,6 +46,10 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
                             "from the question bank, and scores the answers it records: the mock exam must be whole "
                             "(answered to the end, or the time ran out), and each domain needs 70% or more.",
                             "scores the mock exam recorded in mock-exam.json"),
+           "daemon-config": ("Run the next cell. The grader reads daemon.json as dockerd reads it, and asks the course "
+                             "engine's own dockerd (`dockerd --validate`, in a throwaway container with no network) "
+                             "whether an engine would start with it. Nothing is installed and no engine is restarted.",
+                             "reads daemon.json and has dockerd validate it"),
            "engine-state": ("Run the next cell. The grader looks at the containers in your Docker Engine by the names "
                             "and the label the task gives, and reads the files you saved in this folder. It only looks: "
                             "it starts, stops and removes nothing, and makes nothing of its own.",

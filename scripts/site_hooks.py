@@ -1,6 +1,6 @@
 """mkdocs hooks (mkdocs.yml `hooks:`): what the site carries that the grader's own code decides at build time, so
 it cannot drift from it. The example class report the instructors' page shows; the question bank the practice
-exam page asks from; the home page's table of labs; and in each lesson, the lab's
+exam page asks from; the home page's diagram and tables of lessons and labs; and in each lesson, the lab's
 notebook named in "Open the notebook `labs/<lab>/<lab>.ipynb`" becomes a link that opens it in the learner's
 JupyterLab, for every lab that exists (a lab still to come keeps plain text). Written here once rather than by
 hand in every lesson, so a new lab's lesson gets its link by saying the same sentence.
@@ -66,8 +66,13 @@ def labs_table() -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    from graders.course_outline import MODULES_DIAGRAM, MODULES_TABLE, modules_diagram, modules_table
     from graders.labs import all_labs
 
     if LABS_TABLE in markdown:
         markdown = markdown.replace(LABS_TABLE, labs_table())
+    if MODULES_TABLE in markdown:
+        markdown = markdown.replace(MODULES_TABLE, modules_table(page.file.src_uri))
+    if MODULES_DIAGRAM in markdown:
+        markdown = markdown.replace(MODULES_DIAGRAM, modules_diagram())
     return lab_links(markdown, frozenset(all_labs()))

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from graders.course_outline import front_matter, nav
 from graders.labs import all_labs
 from graders.spec import REPO_ROOT
 
@@ -39,29 +39,8 @@ PENDING_LABS: set[str] = set()
 LEVELS = {"beginner", "intermediate", "advanced", "all levels"}
 
 
-def front_matter(path: Path) -> dict[str, object]:
-    text = path.read_text(encoding="utf-8")
-    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    return yaml.safe_load(match.group(1)) if match else {}
-
-
-def nav_pages() -> list[Path]:
-    config = yaml.load((REPO_ROOT / "mkdocs.yml").read_text(), Loader=yaml.BaseLoader)
-
-    def walk(node: object) -> list[str]:
-        if isinstance(node, str):
-            return [node]
-        if isinstance(node, list):
-            return [p for item in node for p in walk(item)]
-        if isinstance(node, dict):
-            return [p for value in node.values() for p in walk(value)]
-        return []
-
-    return [COURSE / p for p in walk(config["nav"])]
-
-
-PAGES = nav_pages()
-LESSONS = [p for p in PAGES if "labs" in front_matter(p)]
+PAGES = [COURSE / page.path for page in nav()]
+LESSONS = [COURSE / page.path for page in nav() if page.is_lesson]
 
 
 def test_every_outline_part_maps_to_a_page() -> None:
@@ -113,6 +92,42 @@ def test_lesson_links_its_labs(page: Path) -> None:
         assert f"labs/{lab}/{lab}.ipynb" in text, f"{page.name} must name the notebook of {lab}"
         if lab not in all_labs():
             assert re.search(rf"Lab `{lab}`[^\n]*\(coming\)", text), f"{lab} is not built yet: say it is coming"
+
+
+def test_one_order_everywhere_and_security_before_kubernetes() -> None:
+    """The home page writes its module table and diagram from the navigation instead of by hand, and the labs'
+    order (`mastery progress`, the home page's lab table) follows the same pages."""
+    from graders.progress_table import course_order
+
+    home = (COURSE / "index.md").read_text(encoding="utf-8")
+    assert "<!-- modules-table -->" in home and "<!-- modules-diagram -->" in home
+    assert "```mermaid" not in home and "| # | Module" not in home, "a hand-written copy of the order can drift"
+    order = [page.path for page in nav() if page.is_lesson]
+    assert order.index("security.md") < order.index("kubernetes.md") and order.index("security.md") < order.index("swarm.md")
+    lab_pages = [spec.lesson for spec in course_order(all_labs())]
+    assert lab_pages == sorted(lab_pages, key=order.index), "labs out of the lessons' order"
+    for page in nav():
+        if page.is_lesson:
+            assert page.meta.get("summary"), f"{page.path}: the home page's table needs a `summary:` in its front matter"
+
+
+# The career page's lab is the practice exam itself: its practice is the question bank, not a file to fix.
+NO_FIX_THIS = {"career.md"}
+
+
+@pytest.mark.parametrize("page", LESSONS, ids=lambda p: str(p.relative_to(COURSE)))
+def test_lesson_has_a_predict_and_a_fix_this_exercise(page: Path) -> None:
+    """Active practice besides recall: before "Check yourself", a Predict (with its answer folded away) and a Fix this
+    whose broken file is a `wrong-*` sample (tests/test_samples.py proves it fails as the answer says)."""
+    if page.name in NO_FIX_THIS:
+        return
+    text = page.read_text(encoding="utf-8")
+    assert "## Practice: predict, then fix" in text, "missing the section `## Practice: predict, then fix`"
+    section = text.split("## Practice: predict, then fix", 1)[1].split("\n## ", 1)[0]
+    assert text.index("## Practice: predict, then fix") < text.index("## Check yourself"), "practice comes before the quiz"
+    assert "**Predict.**" in section and "**Fix this.**" in section, "one Predict and one Fix this at least"
+    assert section.count('??? success "Answer"') >= 2, "each exercise has its answer, folded"
+    assert re.search(r'--8<-- "course/samples/[^"]+/wrong-[^"]+"', section), "the Fix this shows a wrong-* sample"
 
 
 def test_pending_labs_are_exactly_the_unbuilt_ones() -> None:

@@ -10,6 +10,7 @@ are built and run on the engine (engine-marked).
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import subprocess
@@ -62,6 +63,8 @@ class Sample:
             return "workflow"
         if name.endswith(".py"):
             return "python"
+        if name == "daemon.json" or name.endswith(".daemon.json") or re.fullmatch(r"daemon-.+\.json", name):
+            return "daemon"
         if name.endswith(".sh"):
             return "shell"
         if re.fullmatch(r"requirements.*\.txt", name):
@@ -85,8 +88,9 @@ VALIDATED = [s for s in ALL if s.kind != "other"]
 PAGES = {p: p.read_text(encoding="utf-8") for p in (REPO_ROOT / "course").rglob("*.md")}
 
 
-def run(argv: list[str], cwd: Path | None = None, timeout: float = 120) -> tuple[int, str]:
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run(argv: list[str], cwd: Path | None = None, timeout: float = 120,
+        env: dict[str, str] | None = None) -> tuple[int, str]:
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     return proc.returncode, (proc.stdout + proc.stderr).strip()
 
 
@@ -124,6 +128,14 @@ def validate(sample: Sample) -> tuple[bool, str]:
                 compile(path.read_text(encoding="utf-8"), str(path), "exec")
             except SyntaxError as exc:
                 return False, f"{type(exc).__name__}: {exc}"
+            return True, ""
+        case "daemon":
+            if sample.wrong and sample.spec.get("fails_at") == "run":
+                return True, "judged by dockerd itself (test_daemon_config_passes_the_course_engines_own_validation)"
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                return False, f"not JSON: {exc}"
             return True, ""
         case "shell":
             code, out = run(["bash", "-n", str(path)])
@@ -267,6 +279,53 @@ def test_sample_builds_and_runs_as_the_page_says(sample: Sample) -> None:
         assert output.startswith(f"HTTP {spec['http'].get('status', 200)}"), output
     elif "run_expect" in spec:
         assert output.startswith("exit 0") and spec["run_expect"] in output, output
+
+
+def test_highlighted_lines_of_an_included_sample_exist_and_are_not_blank() -> None:
+    """`hl_lines` counts lines of the included file: when a sample gains a line, the highlight slides onto the wrong
+    one. A blank or missing line is the sure sign of it."""
+    wrong = []
+    for page, text in PAGES.items():
+        lines = text.splitlines()
+        for at, line in enumerate(lines):
+            marks = re.search(r'hl_lines="([0-9 ]+)"', line)
+            include = next((re.search(r'--8<-- "([^"]+)"', x) for x in lines[at + 1:at + 3] if "--8<--" in x), None)
+            if not marks or not include:
+                continue
+            sample = (REPO_ROOT / include[1]).read_text(encoding="utf-8").splitlines()
+            wrong += [f"{page.name}:{at + 1} line {n} of {include[1]}" for n in map(int, marks[1].split())
+                      if n > len(sample) or not sample[n - 1].strip()]
+    assert not wrong, wrong
+
+
+DAEMON_CONFIGS = [s for s in ALL if s.kind == "daemon"]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("sample", DAEMON_CONFIGS, ids=lambda s: s.rel)
+def test_daemon_config_passes_the_course_engines_own_validation(sample: Sample) -> None:
+    """`dockerd --validate` of the course's Engine 28 reads the file as the daemon would at start, as systemd starts it
+    (`-H fd://`): an unknown key, a wrong type, a setting that is also a flag or a TLS file that does not load fails
+    it. A `wrong-*` sample must fail it with the message its page quotes. Run in a throwaway container of the course engine's image
+    on the host's engine; a sample that names the certificates a script of its folder makes gets them made first."""
+    from graders.course_engine import control, recipe
+
+    ref = recipe.image_ref()
+    env = control.host_env()
+    if run(["docker", "image", "inspect", ref], env=env)[0] != 0:
+        pytest.skip(f"the course engine's image {ref} is not on this host's engine: run `mastery engine start`")
+    folder = f"/samples/{sample.path.parent.name}"
+    script = sample.spec.get("certs_from")
+    certs = f"mkdir -p /etc/docker/tls && cd /etc/docker/tls && bash {folder}/{script} localhost >/dev/null 2>&1 && " \
+        if script else ""
+    flags = "" if sample.spec.get("hosts_in_file") else " -H fd://"  # its page drops the service's -H flag
+    code, out = run(["docker", "run", "--rm", "--network", "none", "--label", f"{SAMPLE_LABEL}=1",
+                     "-v", f"{SAMPLES}:/samples:ro", "--entrypoint", "sh", ref, "-c",
+                     f"{certs}dockerd --validate --config-file {folder}/{sample.path.name}{flags}"], env=env, timeout=180)
+    if sample.wrong:  # the engine refuses it, with the message the page quotes
+        assert code != 0 and sample.spec["fails_with"] in out, out
+    else:
+        assert code == 0 and "configuration OK" in out, out
 
 
 COMPOSE_UP = [s for s in ALL if s.kind == "compose" and s.spec.get("up")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import html as html_lib
 import json
 import os
 import re
@@ -183,6 +184,9 @@ MISTAKES: dict[str, tuple[frozenset[str], str]] = {
         (frozenset({"copied_files_exist"}), '"/vocabulary.json": not found'),
     "serving-a-model/wrong-layer-order.Dockerfile":
         (frozenset({"dependencies_before_code"}), "`CACHED`"),
+    # No rule reads who owns WORKDIR: the build itself shows it (tests/test_samples.py builds it).
+    "serving-a-model/wrong-user-first.Dockerfile":
+        (frozenset(), "PermissionError: [Errno 13] Permission denied"),
 }
 
 
@@ -223,6 +227,24 @@ def test_the_home_page_lists_every_lab_and_the_practice_page_every_question(
             f'href="{spec.lesson.removesuffix(".md")}/index.html#lab-{lab_id}"' in home, lab_id
     questions = json.loads((site / "assets" / "generated" / "exam-bank.json").read_text(encoding="utf-8"))["questions"]
     assert [q["id"] for q in questions] == [q.id for q in default().questions]
+
+
+def test_the_home_page_shows_every_lesson_in_the_navigations_order(
+        built_site: tuple[Path, subprocess.CompletedProcess[str], float]) -> None:
+    """The home page's module table and diagram are written from the navigation (graders/course_outline.py): the
+    table lists every lesson once in the order the sidebar shows them, and the diagram names each of them."""
+    from graders.course_outline import lessons
+
+    site, proc, _ = built_site
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    home = (site / "index.html").read_text(encoding="utf-8")
+    table = home[home.index("What you will learn"):]
+    linked = re.findall(r'<td><a href="([^"#]+)">', table)
+    expected = [page.path.removesuffix(".md") + "/" for page in lessons()]
+    assert [href.removesuffix("index.html") for href in linked] == expected
+    diagram = html_lib.unescape(home[home.index('class="mermaid"'):])
+    for number, page in enumerate(lessons(), 1):
+        assert f"{number}. {page.title.split(':', 1)[0]}" in diagram, page.path
 
 
 def test_site_builds_strictly_within_budget(built_site: tuple[Path, subprocess.CompletedProcess[str], float]) -> None:

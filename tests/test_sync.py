@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from graders.labs import all_labs
@@ -12,6 +14,7 @@ from graders.spec import REPO_ROOT, LabSpec
 from graders.submission import materialize, variants
 
 LABS = list(all_labs().values())
+STRETCH = "## Stretch task (not graded)"
 
 
 def graded_cells(spec: LabSpec) -> dict[str, tuple[float, str]]:
@@ -64,3 +67,24 @@ def test_variants_apply_to_the_solution(spec: LabSpec, tmp_path: Path) -> None:
                    and (not (solution / p.relative_to(folder)).exists()
                         or (solution / p.relative_to(folder)).read_bytes() != p.read_bytes())]
         assert changed or variant.delete, f"variant {variant.name} changes nothing"
+
+
+@pytest.mark.parametrize("spec", LABS, ids=lambda s: s.id)
+def test_every_lab_notebook_ends_with_a_stretch_task(spec: LabSpec) -> None:
+    """The last cell a lab's notebook.md gives is an open, ungraded stretch task: in the notebook, only the
+    generated grading cells come after it."""
+    source = (spec.folder / "notebook.md").read_text(encoding="utf-8")
+    parts = [part.strip() for part in re.split(r"<!-- (?:cell|code) -->", source)]
+    assert parts[-1].startswith(STRETCH), f"{spec.folder.name}/notebook.md must end with a cell that starts with {STRETCH!r}"
+    notebook = nbformat.read(spec.starter_dir / f"{spec.id}.ipynb", as_version=4)
+    stretch = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "markdown" and cell.source.startswith(STRETCH)]
+    regenerate = f"run scripts/make_lab_notebook.py {spec.id}"
+    assert len(stretch) == 1, f"{spec.id}.ipynb needs exactly one stretch-task cell: {regenerate}"
+    cell = notebook.cells[stretch[0]]
+    assert cell.source == parts[-1], f"{spec.id}.ipynb's stretch task differs from notebook.md's: {regenerate}"
+    assert not cell.metadata["nbgrader"]["grade"], "the stretch task is not graded"
+    own = [i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source in parts]
+    assert own[-1] == stretch[0], f"{spec.id}.ipynb has notebook.md's text after its stretch task: {regenerate}"
+    later = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells[stretch[0] + 1:]
+             if c.cell_type == "markdown"}
+    assert later <= {"check-intro", "checks-intro"}, f"{spec.id}.ipynb has markdown after its stretch task: {later}"

@@ -38,7 +38,7 @@ class Kind(Protocol):
 _MODULES = {"dockerfile": "graders.kinds.dockerfile", "compose": "graders.kinds.compose",
             "engine-state": "graders.kinds.engine_state", "manifest": "graders.kinds.manifest",
             "workflow": "graders.kinds.workflow", "swarm-stack": "graders.kinds.swarm_stack",
-            "exam-attempt": "graders.kinds.exam_attempt"}
+            "exam-attempt": "graders.kinds.exam_attempt", "daemon-config": "graders.kinds.daemon_config"}
 
 
 def names() -> tuple[str, ...]:

@@ -8,8 +8,10 @@ FROM --platform=$BUILDPLATFORM debian:bookworm-slim AS build
 COPY --from=xx / /
 # clang and the lld linker run on the build machine: install them for the build platform. The package
 # lists stay, for xx-apt-get below; this stage is thrown away, so they never reach the final image.
+# No version pins: they break the build once Debian replaces a version (see "Pin apt packages?" in Security).
+# hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends clang=1:14.0-55.7~deb12u1 lld=1:14.0-55.7~deb12u1
+    && apt-get install -y --no-install-recommends clang lld
 ARG TARGETPLATFORM
 # The C library and libgcc are for the target platform: xx-apt-get installs the target's packages
 # (xx-c-essentials is xx's short name for libc6-dev plus the matching libgcc development files).

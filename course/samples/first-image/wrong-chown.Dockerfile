@@ -1,9 +1,9 @@
 # The outline's "Advanced Dockerfile for ML", moved to Python 3.13 and this folder's service. It does not build.
 FROM python:3.13-slim
-
-# Install system dependencies
+# Install system dependencies (no version pin: see the security lesson)
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends \
-    build-essential=12.12 \
+    build-essential \
     && rm -rf /var/lib/apt/lists/*
 
 # Create non-root user

@@ -1,9 +1,9 @@
 # The outline's advanced Dockerfile with the chown fixed (the folder exists first). It still fails.
 FROM python:3.13-slim
-
-# Install system dependencies
+# Install system dependencies (no version pin: see the security lesson)
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends \
-    build-essential=12.12 \
+    build-essential \
     && rm -rf /var/lib/apt/lists/*
 
 # Create non-root user

@@ -23,7 +23,7 @@ ENV PATH=/opt/venv/bin:$PATH
 
 # PyTorch built for CUDA 12.8, from PyTorch's own index for that CUDA version (cu128).
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cu128 torch==2.10.0 \
-    && pip install --no-cache-dir numpy==2.3.5
+    && pip install --no-cache-dir numpy==2.4.6
 
 RUN useradd --create-home --uid 10001 --no-log-init trainer
 WORKDIR /app

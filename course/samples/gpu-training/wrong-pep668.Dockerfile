@@ -1,12 +1,13 @@
 # Debian 13 stands in for Ubuntu 24.04 here: both mark their Python as externally managed (PEP 668).
 FROM debian:trixie-slim
 
+# hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3=3.13.5-1 python3-pip=25.1.1+dfsg-1 \
+    && apt-get install -y --no-install-recommends python3 python3-pip \
     && rm -rf /var/lib/apt/lists/*
 
 # MISTAKE: pip into the system Python. Debian's and Ubuntu's pip refuse, and the build stops here.
-RUN pip3 install --no-cache-dir numpy==2.3.5
+RUN pip3 install --no-cache-dir numpy==2.4.6
 
 RUN useradd --create-home --uid 10001 --no-log-init trainer
 WORKDIR /app
