@@ -87,23 +87,22 @@ def modules_table(from_page: str = "index.md") -> str:
 
 
 def modules_diagram() -> str:
-    """A Mermaid flowchart of the lessons, one box per navigation section, in the navigation's order."""
-    out = ["```mermaid", "flowchart TB"]
-    previous = ""
-    sections: dict[str, list[tuple[str, NavPage]]] = {}
+    """A Mermaid flowchart of the lessons: one column per navigation section, left to right, each column's lessons
+    top to bottom. The arrows join sections, not lessons, so that Mermaid keeps each column's own direction."""
+    out = ["```mermaid", "flowchart LR"]
+    sections: dict[str, list[tuple[int, NavPage]]] = {}
     for number, page in enumerate(lessons(), 1):
-        sections.setdefault(page.section, []).append((f"L{number}", page))
+        sections.setdefault(page.section, []).append((number, page))
+    names = []
     for index, (section, pages) in enumerate(sections.items(), 1):
-        out += [f'  subgraph S{index}["{section}"]', "    direction LR"]
-        out += [f'    {node}["{number}. {_label(page.title)}"]'
-                for number, (node, page) in enumerate(pages, int(pages[0][0][1:]))]
-        chain = [node for node, _ in pages]
-        if len(chain) > 1:
-            out.append("    " + " --> ".join(chain))
+        names.append(f"S{index}")
+        out += [f'  subgraph S{index}["{section}"]', "    direction TB"]
+        out += [f'    L{number}["{number}. {_label(page.title)}"]' for number, page in pages]
+        if len(pages) > 1:
+            out.append("    " + " --> ".join(f"L{number}" for number, _ in pages))
         out.append("  end")
-        if previous:
-            out.append(f"  {previous} --> {chain[0]}")
-        previous = chain[-1]
+    if len(names) > 1:
+        out.append("  " + " --> ".join(names))
     out.append("```")
     return "\n".join(out)
 

@@ -155,3 +155,23 @@ def test_gateway_api_samples_point_at_each_other_and_at_the_service() -> None:
         assert ref["name"] in services, f"{ref['name']} is not a Service in the samples: {sorted(services)}"
         ports = {port["port"] for port in services[ref["name"]]["spec"]["ports"]}
         assert ref["port"] in ports, f"port {ref['port']} is not one of {ref['name']}'s ports {ports}"
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("image", ["python:3.11-slim", "python:3.13-slim"])
+def test_why_docker_shows_what_the_offline_images_print(image: str) -> None:
+    """why-docker.md quotes env_fingerprint.py's output on the course's offline images: it must be what they print
+    now, not what an earlier build of them printed."""
+    from graders.engine import client
+
+    script = (REPO_ROOT / "course" / "samples" / "why-docker" / "env_fingerprint.py").read_text(encoding="utf-8")
+    container = client().containers.create(image, ["python", "-c", script], labels={SAMPLE_LABEL: "1"},
+                                           network_mode="none")
+    try:
+        container.start()
+        assert container.wait(timeout=60)["StatusCode"] == 0
+        printed = container.logs().decode().strip()
+    finally:
+        container.remove(force=True)
+    page = (REPO_ROOT / "course" / "why-docker.md").read_text(encoding="utf-8")
+    assert printed in page, f"why-docker.md should show what {image} prints:\n{printed}"

@@ -283,7 +283,7 @@ def test_sample_builds_and_runs_as_the_page_says(sample: Sample) -> None:
 
 def test_highlighted_lines_of_an_included_sample_exist_and_are_not_blank() -> None:
     """`hl_lines` counts lines of the included file: when a sample gains a line, the highlight slides onto the wrong
-    one. A blank or missing line is the sure sign of it."""
+    one. A missing line, or a highlight that falls mostly on blank lines, is the sure sign of it."""
     wrong = []
     for page, text in PAGES.items():
         lines = text.splitlines()
@@ -293,8 +293,11 @@ def test_highlighted_lines_of_an_included_sample_exist_and_are_not_blank() -> No
             if not marks or not include:
                 continue
             sample = (REPO_ROOT / include[1]).read_text(encoding="utf-8").splitlines()
-            wrong += [f"{page.name}:{at + 1} line {n} of {include[1]}" for n in map(int, marks[1].split())
-                      if n > len(sample) or not sample[n - 1].strip()]
+            numbers = [int(n) for n in marks[1].split()]
+            wrong += [f"{page.name}:{at + 1} line {n} of {include[1]}: no such line" for n in numbers if n > len(sample)]
+            blank = [n for n in numbers if n <= len(sample) and not sample[n - 1].strip()]
+            if len(blank) * 2 > len(numbers):  # one blank line in a highlighted block is fine; mostly blank is a slide
+                wrong.append(f"{page.name}:{at + 1} lines {blank} of {include[1]} are blank")
     assert not wrong, wrong
 
 

@@ -181,6 +181,42 @@ class EnvironmentHandler(QuietHandler):
 
 
 @pytest.mark.browser
+def test_a_new_lesson_and_the_home_pages_order_in_a_real_browser(served: str) -> None:
+    """The home page's diagram and module table, written from the navigation, render with a row for every lesson; a
+    lesson of the second edition (engine-config.md) shows its practice answers folded until asked, and its lab's notebook link."""
+    from playwright.sync_api import sync_playwright
+
+    from graders.course_outline import lessons
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = chromium(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page.goto(served)
+            diagram = page.wait_for_selector("div.mermaid", timeout=30_000)
+            assert diagram is not None
+            box = diagram.bounding_box()  # drawn in a closed shadow root: its labels are checked in test_site.py
+            assert box is not None and box["height"] > 200, "the lessons' diagram rendered to a drawing"
+            assert page.locator("pre.mermaid").count() == 0
+            table = page.locator("table", has_text="What you will learn").first
+            assert table.locator("tbody tr").count() == len(lessons())
+            page.screenshot(path=str(ARTIFACTS / "site-home-order.png"), full_page=True)
+
+            page.goto(served + "engine-config/")
+            answer = page.locator("details.success", has_text="Still `json-file`").first
+            if answer.count() == 0:  # the rendered text has no backticks
+                answer = page.locator("details.success", has_text="Still json-file").first
+            assert not answer.locator("p", has_text="keeps the log configuration").first.is_visible()
+            answer.locator("summary").click()
+            assert answer.locator("p", has_text="keeps the log configuration").first.is_visible()
+            assert page.locator("a[href*='engine-config/engine-config.ipynb']").count() + \
+                page.locator("code", has_text="labs/engine-config/engine-config.ipynb").count() >= 1
+            page.screenshot(path=str(ARTIFACTS / "site-engine-config.png"), full_page=True)
+        finally:
+            browser.close()
+
+
 def test_lab_links_open_jupyterlab_only_where_the_site_is_local(site: Path, served: str) -> None:
     """course/assets/javascripts/lab-links.js: served from 127.0.0.1 or localhost, a lesson links its lab's notebook
     in the learner's JupyterLab (where the server says it is, if it does); under another name (a hosted copy) the

@@ -8,7 +8,7 @@ from graders.check_model import Need, Phase
 from graders.context import Blocker, GradingContext
 from graders.errors import SubmissionError
 from graders.kinds import Progress
-from graders.spec import LabSpec
+from graders.kinds.file_only import FileOnlyKind
 
 FILE = "daemon.json"
 
@@ -22,25 +22,12 @@ def _parse(ctx: GradingContext, say: Progress) -> None:
                                              summary=f"`{FILE}` must be readable first (see engine_accepts).")
 
 
-def _nothing(ctx: GradingContext, say: Progress) -> None:
-    """Nothing to build or start: the file is all there is."""
-
-
-def _teardown(ctx: GradingContext) -> None:
-    """Nothing of the lab's was made."""
-
-
-class DaemonConfigKind:
+class DaemonConfigKind(FileOnlyKind):
     name = "daemon-config"
-    parallel_runtime_checks = True
+    needs = frozenset({Need.FILES, Need.DAEMON_CONFIG})
 
-    def provides(self, spec: LabSpec) -> frozenset[Need]:
-        return frozenset({Need.FILES, Need.DAEMON_CONFIG})
-
-    parse = staticmethod(_parse)
-    build = staticmethod(_nothing)
-    start = staticmethod(_nothing)
-    teardown = staticmethod(_teardown)
+    def parse(self, ctx: GradingContext, say: Progress) -> None:
+        _parse(ctx, say)
 
 
 KIND = DaemonConfigKind()

@@ -9,7 +9,7 @@ from graders.check_model import Need, Phase
 from graders.context import Blocker, GradingContext
 from graders.exam import session
 from graders.kinds import Progress
-from graders.spec import LabSpec
+from graders.kinds.file_only import FileOnlyKind
 
 ATTEMPT_FILE = "mock-exam.json"  # what the notebook's exam cell writes, in the lab's folder
 MAX_BYTES = 512 * 1024
@@ -34,25 +34,12 @@ def _parse(ctx: GradingContext, say: Progress) -> None:
                                              summary="the mock exam's record must be readable (see mock_completed).")
 
 
-def _nothing(ctx: GradingContext, say: Progress) -> None:
-    """Nothing to build or start: the record is all there is."""
-
-
-def _teardown(ctx: GradingContext) -> None:
-    """Nothing was made."""
-
-
-class ExamAttemptKind:
+class ExamAttemptKind(FileOnlyKind):
     name = "exam-attempt"
-    parallel_runtime_checks = True
+    needs = frozenset({Need.FILES, Need.ATTEMPT})
 
-    def provides(self, spec: LabSpec) -> frozenset[Need]:
-        return frozenset({Need.FILES, Need.ATTEMPT})
-
-    parse = staticmethod(_parse)
-    build = staticmethod(_nothing)
-    start = staticmethod(_nothing)
-    teardown = staticmethod(_teardown)
+    def parse(self, ctx: GradingContext, say: Progress) -> None:
+        _parse(ctx, say)
 
 
 KIND = ExamAttemptKind()
