@@ -61,7 +61,7 @@ class Row:
 def course_order(labs: Mapping[str, LabSpec]) -> list[LabSpec]:
     """The labs as a learner meets them: by their lesson's place in the navigation, then by where the lab's
     section sits on that page; a lab whose lesson or section is not found comes after, by id."""
-    pages = [page.path for page in nav()]
+    pages = [page.path for page in nav(REPO_ROOT / "mkdocs.yml")]  # this module's root: a test may point it elsewhere
     unknown = len(pages)
 
     def where(spec: LabSpec) -> tuple[int, int, str]:

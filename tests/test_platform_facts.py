@@ -2,7 +2,7 @@
 
 - why-docker.md: a program for another CPU fails with `exec format error` on Linux without QEMU in
   binfmt_misc (engine test).
-- first-image.md: `HEALTHCHECK --start-interval` probes more often during `--start-period`, so a container
+- production-image.md: `HEALTHCHECK --start-interval` probes more often during `--start-period`, so a container
   turns healthy long before its first `--interval` (engine test).
 - kubernetes.md: the Gateway API samples (Gateway API types are CRDs that kubernetes-validate has no schema
   for, hence `.crd.yaml`) have the right API version and kinds, and refer to each other and to the

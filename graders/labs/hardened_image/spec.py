@@ -34,7 +34,7 @@ def draw_errors(rng: random.Random) -> tuple[dict[str, list[float]], JsonJudge]:
 SPEC = LabSpec(
     id="hardened-image",
     title="A hardened data-science service image",
-    lesson="first-image.md",
+    lesson="production-image.md",
     kind="dockerfile",
     files=("Dockerfile", ".dockerignore"),
     base_images=("python:3.13-slim",),
