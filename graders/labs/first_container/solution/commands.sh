@@ -9,6 +9,10 @@ docker run -d --name first-box --label course.lab=first-container python:3.13-sl
 docker run --name first-job --label course.lab=first-container python:3.13-slim \
   python -c "import statistics; print('mean:', statistics.mean([18.5, 21.0, 23.5, 20.0, 19.5]))"
 
+# (The job has ended when `docker run` returns; under a heavily loaded engine the attach can end a moment before the
+# container's state says so. `docker wait` makes the proofs' order certain and prints the job's exit code, 0.)
+docker wait first-job > /dev/null
+
 # 3. Find both: -a lists the stopped job too.
 docker ps -a --filter label=course.lab=first-container > ps.txt
 
