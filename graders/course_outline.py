@@ -5,8 +5,9 @@ here, so moving a lesson in the navigation moves it everywhere."""
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -25,7 +26,11 @@ class NavPage:
     title: str
     path: str
     section: str
-    meta: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @functools.cached_property
+    def meta(self) -> dict[str, object]:
+        """The page's front matter, read when asked: ordering labs needs only the paths."""
+        return front_matter(COURSE / self.path)
 
     @property
     def is_lesson(self) -> bool:
@@ -54,7 +59,7 @@ def nav(config: Path = REPO_ROOT / "mkdocs.yml") -> list[NavPage]:
 
     def walk(node: object, title: str, section: str) -> None:
         if isinstance(node, str):
-            found.append(NavPage(title or node, node, section, front_matter(COURSE / node)))
+            found.append(NavPage(title or node, node, section))
         elif isinstance(node, list):
             for item in node:
                 walk(item, "", section)

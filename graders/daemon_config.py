@@ -8,10 +8,8 @@ copied in, never mounted from the learner's folder (the engine may be on another
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import docker
 import docker.errors
 
 from graders.errors import SubmissionError
+from graders.tar_stream import tar_bytes
 
 MAX_BYTES = 64 * 1024  # a real daemon.json is under 2 KB
 VALIDATE_TIMEOUT_S = 60
@@ -122,7 +121,8 @@ def engine_verdict(config: DaemonConfig, labels: dict[str, str]) -> EngineVerdic
             recipe.image_ref(), entrypoint=["dockerd", "--validate", "--config-file", "/tmp/daemon.json", *SERVICE_FLAGS],
             network_mode="none", labels=labels, mem_limit="256m", pids_limit=64, cap_drop=["ALL"],
             cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER"], security_opt=["no-new-privileges"])
-        container.put_archive("/tmp", _tar("daemon.json", _as_validated(config).encode()))  # copied in: the engine may be remote
+        # Copied in, not mounted: the engine may be on another machine.
+        container.put_archive("/tmp", tar_bytes({"daemon.json": (_as_validated(config).encode(), 0o644)}))
         container.start()
         status = container.wait(timeout=VALIDATE_TIMEOUT_S)
         said = container.logs().decode(errors="replace").strip()
@@ -134,11 +134,3 @@ def engine_verdict(config: DaemonConfig, labels: dict[str, str]) -> EngineVerdic
                 container.remove(force=True, v=True)  # the image declares a VOLUME: its anonymous volume too
         client.close()
 
-
-def _tar(name: str, data: bytes) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as archive:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode = len(data), 0o644
-        archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()

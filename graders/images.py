@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from graders.labels import STAND_IN_FOR_LABEL, STAND_IN_LABEL, STAND_IN_REVISION
 from graders.package_cache import service as package_cache
 from graders.stand_in_python import BOOKWORM_PYTHON, TRIXIE_PYTHON, CPython
 from graders.stand_in_python import layers as python_layers
+from graders.tar_stream import tar_bytes
 
 HOST_CA_BUNDLE = Path(os.environ.get("MASTERY_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 CA_IN_IMAGE = "/usr/local/share/ca-certificates/mastery-host-ca.crt"
@@ -407,13 +407,7 @@ def _context(ref: str, recipe: Recipe) -> bytes:
     for name, _target in recipe.files:
         data = (resources.files("graders") / STAND_IN_FILES / name).read_bytes()
         files[Path(name).name] = (data, 0o755 if name.endswith(".sh") else 0o644)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, (data, mode) in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), mode
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_bytes(files)
 
 
 def _build(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:

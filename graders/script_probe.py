@@ -10,17 +10,16 @@ runs without network, under the lab's limits and the run's labels, and is remove
 from __future__ import annotations
 
 import contextlib
-import io
 import posixpath
 import secrets
 import shlex
-import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graders import engine
 from graders.limits import Limits
+from graders.tar_stream import tar_bytes
 
 PROBE_TIMEOUT_S = 30.0
 
@@ -60,16 +59,12 @@ def probe(image_id: str, config: Mapping[str, Any], script: str, labels: Mapping
         shown = " ".join(command_argv(config)) or "(none)"
         return ScriptProbe(False, f"the image's command ({shown}) does not name {script}")
     marker = f"mastery-probe-{secrets.token_hex(8)}"
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        # The marker, then a failure: a command that prints the expected lines anyway (`|| printf ...`) shows it.
-        body = f"print({marker!r}, flush=True)\nraise SystemExit(3)\n".encode()
-        info = tarfile.TarInfo(posixpath.basename(path))
-        info.size, info.mode = len(body), 0o644
-        tar.addfile(info, io.BytesIO(body))
+    # The marker, then a failure: a command that prints the expected lines anyway (`|| printf ...`) shows it.
+    body = f"print({marker!r}, flush=True)\nraise SystemExit(3)\n".encode()
+    archive = tar_bytes({posixpath.basename(path): (body, 0o644)})
     # An engine error is the grader's, not the learner's: it propagates (the check's verdict is `error`).
     with engine.probe_copy(image_id, limits, labels, environment=list(env)) as container:
-        container.put_archive(posixpath.dirname(path), archive.getvalue())
+        container.put_archive(posixpath.dirname(path), archive)
         container.start()
         try:
             container.wait(timeout=PROBE_TIMEOUT_S)

@@ -76,6 +76,14 @@ def wait_for_log(made: Any, text: str, timeout: float = 60) -> str:
     raise AssertionError(f"no {text!r} within {timeout} s:\n{logs}")
 
 
+def stop_timed(made: Any, timeout: int) -> tuple[float, int]:
+    """`docker stop` with this timeout: how long it took, and the exit code it left."""
+    started = time.monotonic()
+    made.stop(timeout=timeout)
+    took = time.monotonic() - started
+    return took, int(made.wait(timeout=30)["StatusCode"])
+
+
 # --- Shared memory: Docker's default /dev/shm, and what happens past it.
 
 
@@ -117,10 +125,7 @@ def test_checkpointing_saves_and_exits_0_on_docker_stop() -> None:
                    environment={"CHECKPOINT_DIR": "/tmp/ckpt"}) as made:
         made.start()
         wait_for_log(made, "epoch 1 done")
-        started = time.monotonic()
-        made.stop(timeout=20)
-        took = time.monotonic() - started
-        code = int(made.wait(timeout=30)["StatusCode"])
+        took, code = stop_timed(made, 20)
         logs = made.logs().decode(errors="replace")
         stream, _ = made.get_archive("/tmp/ckpt/checkpoint.json")
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
@@ -139,9 +144,6 @@ def test_pid_1_without_a_handler_waits_for_sigkill() -> None:
     with container(["python", "-c", "import time; print('sleeping', flush=True); time.sleep(600)"]) as made:
         made.start()
         wait_for_log(made, "sleeping")
-        started = time.monotonic()
-        made.stop(timeout=2)
-        took = time.monotonic() - started
-        code = int(made.wait(timeout=30)["StatusCode"])
+        took, code = stop_timed(made, 2)
     assert code == 137, f"expected SIGKILL (137), got {code}"
     assert took >= 1.9, f"docker stop returned after {took:.1f} s: the process did not wait for the SIGKILL"
