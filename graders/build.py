@@ -7,6 +7,7 @@ builder is used unless the Dockerfile needs BuildKit (RUN --mount, heredocs, COP
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -17,11 +18,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import docker.errors
 
 from graders import engine
 from graders.dockerfile_model import parse_dockerfile
-from graders.errors import BuildFailed, BuildNetworkFault, GraderError
+from graders.errors import BuildEngineFault, BuildFailed, BuildNetworkFault, GraderError
 from graders.limits import Limits
 from graders.network_faults import NetworkFault, network_fault, no_versions_hint, retry_pauses
 from graders.package_cache import service as package_cache
@@ -151,8 +154,8 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
     with tempfile.TemporaryDirectory(prefix="mastery-build-") as tmp:
         iidfile = Path(tmp) / "iid"
 
-        def attempt(file: Path, left: float) -> Watched:
-            argv = [*client.argv, "-f", str(file), "-t", tag, "--iidfile", str(iidfile)]
+        def attempt(file: Path, left: float, no_cache: bool = False) -> Watched:
+            argv = [*client.argv, "-f", str(file), "-t", tag, "--iidfile", str(iidfile), *(["--no-cache"] * no_cache)]
             for key, value in labels.items():
                 argv += ["--label", f"{key}={value}"]
             argv += build_limit_flags(client.builder, build_limits(limits, memory_bytes), cgroup_parent)
@@ -173,11 +176,24 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
             note = (f" The `# syntax=` line names the Dockerfile frontend {image}, which cannot be fetched here "
                     "(no registry answers), so the engine's built-in frontend read the Dockerfile.")
         watched, fault, tries = _retried_on_network_faults(watched, lambda left: attempt(file, left), deadline, on_line)
+        def again_from_scratch(left: float) -> Watched:
+            """A try that lost a layer may still have named an image: removed, so no image is left dangling."""
+            with contextlib.suppress(docker.errors.APIError):
+                engine.client().images.remove(tag, noprune=True)
+            return attempt(file, left, no_cache=True)
+
+        watched, lost, lost_tries = _retried_on_lost_layers(watched, again_from_scratch, deadline, on_line)
         lines = watched.lines
         log_tail = "\n".join(lines[-LOG_TAIL_LINES:])
         if watched.returncode != 0 or not iidfile.exists():
             log_tail = failed_step_tail(lines) or log_tail
             summary = _failure_summary(lines)
+            if lost is not None:
+                raise BuildEngineFault(
+                    f"The build failed {lost_tries} times because the engine lost part of an image ({lost}) while it "
+                    "wrote the image, not because of the Dockerfile.",
+                    "This is not your work's fault: run the check again. It happens when images that share layers "
+                    "are built and removed at the same moment.", log_tail=log_tail)
             if fault is not None and fault.certain:
                 raise BuildNetworkFault(
                     f"The build failed {tries} times because the network did, not the Dockerfile: {fault.describe()}",
@@ -194,23 +210,60 @@ def build_image(context: Path, dockerfile: Path, tag: str, labels: dict[str, str
                        log="\n".join(lines) if full_log else "", note=(note.strip() or legacy_note))
 
 
-def _retried_on_network_faults(watched: Watched, again: Callable[[float], Watched], deadline: float,
-                               on_line: Callable[[str], None] | None) -> tuple[Watched, NetworkFault | None, int]:
-    """Build again while the failed step shows a network fault and time is left (graders/network_faults.py).
-    Layers that built are cached, so a new try repeats only the failed step. Returns the last try, the fault it
-    showed (None when it built or failed for another reason) and how many tries were made."""
+F = TypeVar("F")
+
+
+def _built_again_while(watched: Watched, find: Callable[[list[str]], F | None],
+                       pauses: Callable[[F], Sequence[float]], say: Callable[[F, float], str],
+                       again: Callable[[float], Watched], deadline: float,
+                       on_line: Callable[[str], None] | None) -> tuple[Watched, F | None, int]:
+    """Build again, after each of `pauses`, while a failed try's log shows what `find` looks for and time is
+    left. Returns the last try, what it showed (None when it built or failed for another reason) and how many
+    tries were made."""
     tries = 1
-    while watched.returncode != 0 and (fault := network_fault(watched.lines)) is not None:
-        pauses = retry_pauses(fault)
-        if tries > len(pauses) or deadline - time.monotonic() < pauses[tries - 1] + MIN_RETRY_S:
-            return watched, fault, tries
+    while watched.returncode != 0 and (found := find(watched.lines)) is not None:
+        waits = pauses(found)
+        if tries > len(waits) or deadline - time.monotonic() < waits[tries - 1] + MIN_RETRY_S:
+            return watched, found, tries
         if on_line is not None:
-            on_line(f"The network failed during the build ({fault.describe()}); building again in "
-                    f"{pauses[tries - 1]:.0f} s.")
-        time.sleep(pauses[tries - 1])
+            on_line(say(found, waits[tries - 1]))
+        time.sleep(waits[tries - 1])
         watched = again(deadline - time.monotonic())
         tries += 1
     return watched, None, tries
+
+
+def _retried_on_network_faults(watched: Watched, again: Callable[[float], Watched], deadline: float,
+                               on_line: Callable[[str], None] | None) -> tuple[Watched, NetworkFault | None, int]:
+    """Build again while the failed step shows a network fault (graders/network_faults.py). Layers that built
+    are cached, so a new try repeats only the failed step."""
+    return _built_again_while(
+        watched, network_fault, retry_pauses,
+        lambda fault, pause: f"The network failed during the build ({fault.describe()}); building again in {pause:.0f} s.",
+        again, deadline, on_line)
+
+
+LOST_LAYER = re.compile(r"failed to get (?:layer (sha256:[0-9a-f]{12})[0-9a-f]*: layer does not exist"
+                        r"|digest (sha256:[0-9a-f]{12})[0-9a-f]*: open \S*/imagedb/content/\S*: no such file)")
+LOST_LAYER_PAUSES_S = (0.0, 0.0)  # three tries in all; nothing to wait for
+
+
+def _retried_on_lost_layers(watched: Watched, again: Callable[[float], Watched], deadline: float,
+                            on_line: Callable[[str], None] | None) -> tuple[Watched, str | None, int]:
+    """Build again while the engine lost a layer or an image config as it wrote the image (moby's race: another
+    image's removal took what this export reused, seen when a cohort's alike submissions build and clean up at
+    once; 1 build in 240 when four threads built and removed alike images). `again` builds without the cache:
+    the builder's cache still points at what was lost (in make test three tries within a second lost the same
+    layer), and a build from scratch writes it anew. What it showed is the short id of what was lost."""
+    return _built_again_while(
+        watched, _lost_layer, lambda _: LOST_LAYER_PAUSES_S,
+        lambda lost, _: f"The engine lost {lost} while it wrote the image; building again without the cache.",
+        again, deadline, on_line)
+
+
+def _lost_layer(lines: list[str]) -> str | None:
+    found = next((m for line in reversed(lines[-20:]) if (m := LOST_LAYER.search(line))), None)
+    return (found.group(1) or found.group(2)) if found else None
 
 
 MIN_RETRY_S = 30.0  # a new try needs at least this much of the build's time left to be worth starting

@@ -34,9 +34,19 @@ class BuildTimedOut(BuildFailed):
     """The build ran past the lab's overall build limit (build_timeout_s) and was stopped."""
 
 
-class BuildNetworkFault(BuildFailed):
+class BuildNotTheLearners(BuildFailed):
+    """The build failed, in every try, for a reason outside the submission: the grader's `error` for the build
+    and what needs it, never the learner's `failed`."""
+
+
+class BuildNetworkFault(BuildNotTheLearners):
     """The build failed because the network did (an index that answered with an error, a reset or timed-out
-    connection), in every try (graders/network_faults.py): not the learner's fault, so the grader's `error`."""
+    connection), in every try (graders/network_faults.py)."""
+
+
+class BuildEngineFault(BuildNotTheLearners):
+    """The engine lost a layer or an image config while it wrote the built image: another image's removal took
+    what the export was reusing (builds and removals of alike images at once, as a cohort's grading does), in every try."""
 
 
 class BuildStalled(BuildFailed):

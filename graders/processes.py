@@ -47,21 +47,32 @@ def app_process(run: Exec) -> AppProcess | None:
     over to another user (gosu, setpriv, su-exec) is judged by the user the app ends up running as, not by
     the image's USER; and a root daemon left behind a harmless non-root PID 1 is found. None where the
     image has no `cat`."""
-    code, status = run(["cat", "/proc/1/status"])
-    if code != 0:
+    first = _read_status(run, 1)
+    if first is None:
         return None
-    first = AppProcess(1, status_fields(status))
     chosen = first
     if first.name in REAPERS:
         code, children = run(["cat", "/proc/1/task/1/children"])
         if code == 0 and children.split():
-            pid = int(children.split()[0])
-            code, status = run(["cat", f"/proc/{pid}/status"])
-            chosen = AppProcess(pid, status_fields(status)) if code == 0 else first
+            chosen = _read_status(run, int(children.split()[0])) or first
     if chosen.uid == "0":
         return chosen
     root = next((p for p in _started_under_pid_1(run) if p.uid == "0"), None)
     return root or chosen
+
+
+def _read_status(run: Exec, pid: int) -> AppProcess | None:
+    """The process's /proc status, read again once when it came back without its Uid line (every status has
+    one; must not read as "runs as uid ?"). The loss seen on a loaded engine was the exec reader's, fixed in
+    exec_probe.start_and_read; engines reached over ssh still read through docker-py. None when unreadable."""
+    for _ in range(2):
+        code, status = run(["cat", f"/proc/{pid}/status"])
+        if code != 0:
+            return None
+        fields = status_fields(status)
+        if len(fields.get("Uid", "").split()) > 1:
+            return AppProcess(pid, fields)
+    return None
 
 
 def _started_under_pid_1(run: Exec) -> list[AppProcess]:

@@ -66,6 +66,12 @@ CHECKED = {"manifest": ("Run the next cell. The grader reads every manifest you 
                                   "volume read-only (never started, no network), copies the files out and removes it at "
                                   "once. It starts, stops, changes and removes nothing of yours.",
                                   "looks at your volumes, containers and files"),
+           "storage": ("Run the next cell. The grader looks at your volumes and the container `sto-train` by the "
+                       "names and the label the task gives, asks the engine for its storage driver, and reads "
+                       "storage.txt. To see what a volume holds it creates a helper container of its own that mounts "
+                       "the volume read-only (never started, no network), copies the files out and removes it at "
+                       "once. It starts, stops, changes and removes nothing of yours.",
+                       "looks at your volumes, container and files"),
            # An engine-state lab that reads a registry's HTTP API as well as the engine.
            "registry": ("Run the next cell. The grader looks at your registry container by the name and the label the "
                         "task gives, reads the registry's API (its catalog, the tags and the manifest digest of "

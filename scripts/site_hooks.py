@@ -52,14 +52,14 @@ LABS_TABLE = "<!-- labs-table -->"  # in course/index.md: replaced by every lab 
 def labs_table() -> str:
     """The home page's table of labs, from the lab registry (as `mastery labs --json` lists them), in the order
     `mastery progress` shows them: a lab added or renamed shows up without anyone editing the page."""
+    from graders.course_outline import nav
     from graders.labs import all_labs
     from graders.progress_table import course_order
-    from graders.spec import REPO_ROOT
 
+    titles = {page.path: page.title for page in nav()}  # as the navigation names each lesson
     rows = ["| Lab | Lesson | Notebook | Check with |", "| --- | --- | --- | --- |"]
     for spec in course_order(all_labs()):
-        first = (REPO_ROOT / "course" / spec.lesson).read_text(encoding="utf-8").split("\n# ", 1)
-        title = (first[1] if len(first) > 1 else first[0].removeprefix("# ")).split("\n", 1)[0].strip()
+        title = titles[spec.lesson]
         rows.append(f"| `{spec.id}` | [{title}]({spec.lesson}#lab-{spec.id}) | `labs/{spec.id}/{spec.id}.ipynb` | "
                     f"`mastery check {spec.id}` |")
     return "\n".join(rows)

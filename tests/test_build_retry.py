@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import graders.build
 from graders import network_faults
+from graders.build import _retried_on_lost_layers
 from graders.checks.build import image_builds
 from graders.checks.static import dockerfile_valid
 from graders.limits import Limits
@@ -22,6 +24,7 @@ from graders.network_faults import failed_step_lines, network_fault
 from graders.results import Status
 from graders.runner import grade
 from graders.spec import LabSpec
+from graders.watch import Watched
 
 # --- what counts as a network fault, on logs as the builders print them -------------------------------------
 
@@ -178,3 +181,76 @@ def test_a_package_the_index_does_not_know_is_the_learner_s_after_one_more_try(t
     assert status is Status.FAILED, message
     assert "No matching distribution found for tinypkg" in message, message
     assert "pip found no version of tinypkg in 2 tries" in hint, hint
+
+
+# --- a layer the engine lost while writing the image: built again, the grader's error when every try loses one ---
+
+LOST_LAYER_LOG = [  # as BuildKit printed it in make test, when another worker removed an alike image at that moment
+    "#12 exporting to image",
+    "#12 exporting layers done",
+    "#12 writing image sha256:8f3a6e1995c77c8d4bd91e62d6aa9ea7b194ba278b540befcde97badce79d0e8 done",
+    "#12 ERROR: failed to get layer sha256:85a26b0d9abc21f5d15d94425ef68e49a91b91719419f7a1a3d0f29edb7e7f2c: "
+    "layer does not exist",
+    "ERROR: failed to build: failed to solve: failed to get layer "
+    "sha256:85a26b0d9abc21f5d15d94425ef68e49a91b91719419f7a1a3d0f29edb7e7f2c: layer does not exist",
+]
+
+LOST_CONFIG_LINE = (  # the same race, reproduced with four threads building and removing alike images at once
+    "ERROR: failed to build: failed to solve: failed to get digest sha256:2a5abfd489e86494ff2201942685b78ebda0d5276af9"
+    "1039ff0c6844fa282ab8: open /var/lib/docker/image/overlay2/imagedb/content/sha256/2a5abfd489e86494ff2201942685b78"
+    "ebda0d5276af91039ff0c6844fa282ab8: no such file or directory")
+
+
+def test_a_lost_layer_is_built_again_and_a_learner_s_failure_is_not() -> None:
+    lost, built = Watched(1, LOST_LAYER_LOG, 1.0), Watched(0, ["#12 DONE 0.1s"], 1.0)
+    said: list[str] = []
+    tries = iter([built])
+    watched, layer, count = _retried_on_lost_layers(lost, lambda left: next(tries), 1e9, said.append)
+    assert (watched, layer, count) == (built, None, 2)
+    assert said == ["The engine lost sha256:85a26b0d9abc while it wrote the image; building again without the cache."]
+
+    always = _retried_on_lost_layers(lost, lambda left: lost, 1e9, None)
+    assert always[1:] == ("sha256:85a26b0d9abc", 3)
+
+    config = Watched(1, [LOST_CONFIG_LINE], 1.0)
+    assert _retried_on_lost_layers(config, lambda left: config, 1e9, None)[1:] == ("sha256:2a5abfd489e8", 3)
+
+    typo = Watched(1, TYPO_IN_CODE, 1.0)
+    assert _retried_on_lost_layers(typo, lambda left: pytest.fail("built again"), 1e9, None) == (typo, None, 1)
+
+
+def grade_losing_layers(folder: Path, monkeypatch: pytest.MonkeyPatch, losses: int) -> tuple[Status, str, str]:
+    """Grade a small Dockerfile whose first `losses` builds really run, then report a lost layer as the engine did."""
+    real = graders.build.run_watched
+    argvs: list[list[str]] = []
+
+    def losing(argv: list[str], **kwargs: object) -> Watched:
+        done = real(argv, **kwargs)  # type: ignore[arg-type]
+        argvs.append(argv)
+        return Watched(1, LOST_LAYER_LOG, done.seconds) if len(argvs) <= losses else done
+
+    monkeypatch.setattr(graders.build, "run_watched", losing)
+    (folder / "Dockerfile").write_text('FROM python:3.13-slim\nLABEL mastery.lost-layer-probe=1\nRUN echo ready > /ready\n'
+                                        'CMD ["cat", "/ready"]\n')
+    result = grade(SPEC, folder).result("image_builds")
+    assert ["--no-cache" in argv for argv in argvs] == [False] + [True] * (len(argvs) - 1), "tries after a loss skip the cache"
+    from graders.engine import client
+
+    assert client().images.list(filters={"dangling": True, "label": "mastery.lost-layer-probe"}) == [], "no image left dangling"
+    return result.status, result.message, result.hint
+
+
+@pytest.mark.engine
+def test_a_layer_lost_once_costs_one_more_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                no_leftovers: None) -> None:
+    status, message, _ = grade_losing_layers(tmp_path, monkeypatch, losses=1)
+    assert status is Status.PASSED, message
+
+
+@pytest.mark.engine
+def test_a_layer_lost_in_every_try_is_the_grader_s_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          no_leftovers: None) -> None:
+    status, message, hint = grade_losing_layers(tmp_path, monkeypatch, losses=99)
+    assert status is Status.ERROR, message
+    assert "failed 3 times because the engine lost part of an image (sha256:85a26b0d9abc)" in message, message
+    assert "not your work's fault" in hint

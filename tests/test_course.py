@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from graders.course_outline import front_matter, nav
+from graders.images import MLFLOW_VERSION
 from graders.labs import all_labs
 from graders.spec import REPO_ROOT
 
@@ -111,16 +112,10 @@ def test_one_order_everywhere_and_security_before_kubernetes() -> None:
             assert page.meta.get("summary"), f"{page.path}: the home page's table needs a `summary:` in its front matter"
 
 
-# The career page's lab is the practice exam itself: its practice is the question bank, not a file to fix.
-NO_FIX_THIS = {"career.md"}
-
-
 @pytest.mark.parametrize("page", LESSONS, ids=lambda p: str(p.relative_to(COURSE)))
 def test_lesson_has_a_predict_and_a_fix_this_exercise(page: Path) -> None:
     """Active practice besides recall: before "Check yourself", a Predict (with its answer folded away) and a Fix this
     whose broken file is a `wrong-*` sample (tests/test_samples.py proves it fails as the answer says)."""
-    if page.name in NO_FIX_THIS:
-        return
     text = page.read_text(encoding="utf-8")
     assert "## Practice: predict, then fix" in text, "missing the section `## Practice: predict, then fix`"
     section = text.split("## Practice: predict, then fix", 1)[1].split("\n## ", 1)[0]
@@ -151,6 +146,55 @@ def test_one_version_of_each_package_across_samples_labs_and_solutions() -> None
             if match:
                 name = match[1].lower().replace("_", "-")
                 pins.setdefault(name, {}).setdefault(match[2], []).append(str(path.relative_to(REPO_ROOT)))
+    # Packages installed in a Dockerfile's own `pip install` line (torch in the GPU image) count too.
+    for path in [p for root in roots for p in root.rglob("*Dockerfile")]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "pip install" in line or line.lstrip().startswith(("torch", "&&", "\\")):
+                for name, version in re.findall(r"(?<![\w.-])([A-Za-z][A-Za-z0-9_.-]*)==([0-9][^\s\"'\\]*)", line):
+                    pins.setdefault(name.lower().replace("_", "-"), {}).setdefault(version, []).append(
+                        str(path.relative_to(REPO_ROOT)))
     split = {name: versions for name, versions in pins.items() if len(versions) > 1}
     assert not split, f"one version per package: {split}"
-    assert "numpy" in pins and "scikit-learn" in pins  # the scan found the course's files
+    assert "numpy" in pins and "scikit-learn" in pins and "torch" in pins  # the scan found the course's files
+
+
+def test_one_mlflow_across_images_clients_and_pages() -> None:
+    """MLflow's server image, the mlflow-skinny client the labs pin and the version the pages name agree, so a
+    client never talks to a server of another release."""
+    roots = [REPO_ROOT / "course", REPO_ROOT / "labs", REPO_ROOT / "graders", REPO_ROOT / "environment"]
+    tags = {(str(path.relative_to(REPO_ROOT)), tag) for root in roots for path in root.rglob("*")
+            if path.is_file() and path.suffix in {".yaml", ".yml", ".py", ".md", ""} and "__pycache__" not in path.parts
+            for tag in re.findall(r"ghcr\.io/mlflow/mlflow:v([0-9][\w.]*)", path.read_text(errors="replace"))}
+    assert tags, "no MLflow image found"
+    assert {tag for _, tag in tags} == {MLFLOW_VERSION}, sorted(tags)
+    clients = {line.split("==")[1].strip() for path in REPO_ROOT.glob("labs/**/requirements*.txt")
+               for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("mlflow-skinny==")}
+    assert clients == {MLFLOW_VERSION}, clients
+    named = re.findall(r"`(v3\.\d+\.\d+)`", (COURSE / "compose.md").read_text(encoding="utf-8"))
+    assert named == [f"v{MLFLOW_VERSION}"], named
+
+
+def test_the_readmes_table_of_labs_is_every_lab_in_course_order_under_its_lessons_name() -> None:
+    """The README describes each lab by hand (what is handed in, what is checked); which labs there are, their order
+    and their lessons come from the lab registry and the navigation, so a moved or renamed lesson shows here."""
+    from graders.progress_table import course_order
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## The labs\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([\w-]+)` \| ([^|]+?) \|", section, re.M)
+    titles = {page.path: page.title for page in nav()}
+    assert rows == [(spec.id, titles[spec.lesson]) for spec in course_order(all_labs())]
+
+
+def test_the_glossary_is_in_order_and_names_the_exams_old_product_names() -> None:
+    """Each section's terms in alphabetical order (a leading dot ignored), each pointing to where it is taught; the
+    study guide's old product names are there, since a learner meets them in the exam."""
+    text = (COURSE / "reference" / "glossary.md").read_text(encoding="utf-8")
+    for section in text.split("\n## ")[1:]:
+        entries = section.split("\n### ")[1:]
+        terms = [entry.splitlines()[0].lstrip(".").lower() for entry in entries]
+        assert terms == sorted(terms), terms
+        unlinked = [entry.splitlines()[0] for entry in entries if "](" not in entry]
+        assert not unlinked, f"glossary entries with no link to a lesson: {unlinked}"
+    for old in ("Docker EE", "DTR", "UCP"):
+        assert f"\n### {old}" in text, old

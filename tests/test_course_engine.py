@@ -148,6 +148,18 @@ def test_a_changed_setting_replaces_the_container_and_keeps_the_volume(instance:
     assert _pen("pids.max") == PEN["MASTERY_ENGINE_BUILD_PIDS"]
 
 
+def test_docker_top_lists_a_containers_processes(instance: dict[str, str]) -> None:
+    """`docker top` runs `ps` on the engine's own machine: the lessons teach it for debugging, so the course engine
+    carries procps (it printed `exec: "ps": executable file not found in $PATH` without it)."""
+    run = _inner("run", "-d", "--rm", "python:3.13-slim", "sleep", "60")
+    assert run.returncode == 0, run.stderr
+    try:
+        top = _inner("top", run.stdout.strip())
+        assert top.returncode == 0 and "sleep 60" in top.stdout, top.stdout + top.stderr
+    finally:
+        _inner("rm", "-f", run.stdout.strip())
+
+
 def test_a_published_port_is_reached_at_the_engine_s_address_not_the_host_s_loopback(instance: dict[str, str]) -> None:
     run = _inner("run", "-d", "--rm", "-p", "8000", "python:3.13-slim", "python3", "-m", "http.server", "8000")
     assert run.returncode == 0, run.stderr

@@ -16,7 +16,6 @@ import pytest
 
 from graders import engine
 from graders.checks.engine_state import (
-    Wanted,
     container_running,
     file_holds_logs,
     file_lists_containers,
@@ -26,6 +25,7 @@ from graders.checks.engine_state import (
 from graders.context import GradingContext
 from graders.kinds.engine_state import read_handed_in
 from graders.labs import get_lab
+from graders.learner_containers import Wanted
 from graders.learner_objects import LearnerObjects
 from graders.results import Status
 from graders.runner import grade

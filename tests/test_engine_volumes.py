@@ -13,11 +13,17 @@ from pathlib import Path
 import pytest
 
 from graders import engine
-from graders.checks.engine_volumes import Volume, backup_matches, query_saved, read_volume, same_files
+from graders.checks.engine_volumes import (
+    backup_matches,
+    query_saved,
+    same_files,
+    volume_holds,
+)
 from graders.context import GradingContext
 from graders.labels import RUN_LABEL
 from graders.labs import get_lab
 from graders.learner_objects import LearnerObjects
+from graders.learner_volumes import MAX_BYTES, Volume, read_volume
 from graders.results import Status
 
 LAB = get_lab("essential-commands")
@@ -77,17 +83,23 @@ def test_a_backup_that_is_no_tar_says_so(tmp_path: Path) -> None:
     assert outcome.status is Status.FAILED and "not a tar archive" in outcome.message
 
 
+def _fill(volume: str, files: dict[str, bytes]) -> None:
+    """Put files into a volume through a container that is created, never started, and removed."""
+    api = engine.client().api
+    helper = api.create_container("python:3.13-slim", command=["true"], network_disabled=True,
+                                  host_config=api.create_host_config(binds={volume: {"bind": "/data", "mode": "rw"}}))
+    try:
+        api.put_archive(helper["Id"], "/data", _tar(files))
+    finally:
+        api.remove_container(helper["Id"], force=True)
+
+
 @pytest.fixture
 def volume() -> Iterator[str]:
     name = f"ev-test-{uuid.uuid4().hex[:8]}"
     api = engine.client().api
     api.create_volume(name)
-    helper = api.create_container("python:3.13-slim", command=["true"], network_disabled=True,
-                                  host_config=api.create_host_config(binds={name: {"bind": "/data", "mode": "rw"}}))
-    try:
-        api.put_archive(helper["Id"], "/data", _tar({"measurements.csv": CSV, "sub/notes.txt": b"hi\n"}))
-    finally:
-        api.remove_container(helper["Id"], force=True)
+    _fill(name, {"measurements.csv": CSV, "sub/notes.txt": b"hi\n"})
     yield name
     api.remove_volume(name, force=True)
 
@@ -101,3 +113,20 @@ def test_a_volume_is_read_through_a_helper_that_is_removed(no_leftovers: None, v
     api = engine.client().api
     assert not api.containers(all=True, filters={"label": f"{RUN_LABEL}={ctx.run_id}"})
     assert read_volume(_context(tmp_path), volume) == files  # unchanged by the read
+
+
+@pytest.mark.engine
+def test_a_volume_too_big_to_read_is_the_learners_to_fix(no_leftovers: None, tmp_path: Path) -> None:
+    # More than the grader reads is the learner's volume, not a grader failure: a verdict with a way out, no traceback.
+    name, label = f"ev-test-{uuid.uuid4().hex[:8]}", "course.lab=ev-test"
+    api = engine.client().api
+    api.create_volume(name, labels={"course.lab": "ev-test"})
+    try:
+        _fill(name, {"big.bin": b"0" * (MAX_BYTES + 1)})
+        check = volume_holds(15, Volume(name, label, f"docker volume create --label {label} {name}"),
+                             "measurements.csv", "data/measurements.csv", "copy it")
+        outcome = check.run(_context(tmp_path))
+    finally:
+        api.remove_volume(name, force=True)
+    assert outcome.status is Status.FAILED, outcome
+    assert "more than 16 MB" in outcome.message and f"docker volume rm {name}" in outcome.hint

@@ -16,6 +16,7 @@ from graders.exam import session
 from graders.exam.links import broken_links
 from graders.exam.question_bank import OBJECTIVES, BankError, Question, default, load
 from graders.exam.session import DOMC, MC, RIGHT, UNANSWERED, WRONG, Asked, Attempt, outcome, score
+from graders.spec import REPO_ROOT
 
 BANK = default()
 
@@ -25,6 +26,16 @@ def test_the_bank_has_300_questions_and_every_domain_its_share() -> None:
     assert len(BANK.questions) >= 300
     for domain in BANK.domains:
         assert counts[domain.id] >= 300 * domain.weight // 100, f"{domain.id}: {counts[domain.id]} questions"
+
+
+
+def test_the_readme_and_the_career_page_give_the_banks_size_as_it_is() -> None:
+    counts = Counter(q.domain for q in BANK.questions)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    by_domain = ", ".join(str(counts[d.id]) for d in BANK.domains[:-1]) + f" and {counts[BANK.domains[-1].id]}"
+    assert f"a bank of {len(BANK.questions)} original questions" in readme
+    assert f"{by_domain} by domain" in " ".join(readme.split())
+    assert f"bank of {len(BANK.questions)}" in " ".join((REPO_ROOT / "course" / "career.md").read_text().split())
 
 
 def test_every_objective_the_course_teaches_has_questions() -> None:
@@ -220,3 +231,61 @@ def test_the_readme_coverage_table_is_the_objectives_as_they_are() -> None:
 
     assert markdown(BANK) in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert {lab for d in BANK.domains for o in d.objectives for lab in o.labs} <= set(all_labs())
+
+
+# --- course/career.md's "Practice: predict, then fix", held by the bank's own rules and DOMC engine.
+
+CAREER = REPO_ROOT / "course" / "career.md"
+CAREER_SAMPLES = REPO_ROOT / "course" / "samples" / "career"
+
+
+def test_career_predict_a_domc_question_ends_at_the_right_option_refused() -> None:
+    """The Predict: shown `bridge`, `overlay`, `host`, `macvlan`, Sam plans no, no, no, yes. The question ends at
+    `overlay`, the right option, refused: two options answered, wrong, and the last two never shown."""
+    from graders.exam.question_bank import Bank, Option
+
+    text = "Which network driver gives containers on different nodes of a swarm one network to share?"
+    question = Question("net-901", "networking", "net-drivers", text, (
+        Option("`overlay`", True, "One network across the hosts of a Swarm cluster."),
+        Option("`bridge`", False, "A private network on one host only."),
+        Option("`host`", False, "No network of its own: the host's addresses and ports, on one host."),
+        Option("`macvlan`", False, "Its own MAC address on the physical network, not a network across the swarm."),
+    ), "networking.md#network-drivers-one-line-each")
+    order = [1, 0, 2, 3]  # bridge, overlay, host, macvlan
+    plan = [False, False, False, True]  # Sam: no, no, no, yes
+    shown: list[int] = []
+
+    class Sam:
+        def multiple_choice(self, *_: object) -> int:
+            raise AssertionError("asked as DOMC")
+
+        def discrete(self, number: int, total: int, q: Question, option: int, first: bool) -> bool:
+            shown.append(option)
+            return plan[len(shown) - 1]
+
+    asked = Asked(question.id, DOMC, order)
+    session.run(Attempt("practice", None, 1, None, 0.0, [asked]), Bank(BANK.domains, (question,)), Sam(),
+                clock=lambda: 0.0)
+    assert shown == [1, 0] and asked.said == [False, False]  # two options answered; host and macvlan never shown
+    assert outcome(asked, question) == WRONG
+    assert outcome(Asked(question.id, DOMC, order, said=plan), question) == WRONG  # the plan, scored: the same
+    section = " ".join(CAREER.read_text(encoding="utf-8").split("## Practice: predict, then fix", 1)[1].split())
+    assert text in section
+    assert section.index("`bridge`") < section.index("`overlay`") < section.index("`host`") < section.index("`macvlan`")
+
+
+def test_career_practice_question_with_two_right_options_breaks_the_banks_rules(tmp_path: Path) -> None:
+    """The Fix this: the study group's question marks two options correct, and the bank's loader refuses it with the
+    message the page quotes; the fixed question the answer shows loads, with one right option and a why for each."""
+    said = "wrong-domc-question.yaml, question stor-901: 2 options are marked correct; exactly one must be"
+    for name in ("wrong-domc-question.yaml", "domc-question.yaml"):
+        (tmp_path / name.removesuffix(".yaml")).mkdir()
+        (tmp_path / name.removesuffix(".yaml") / name).write_text((CAREER_SAMPLES / name).read_text(encoding="utf-8"))
+    with pytest.raises(BankError) as raised:
+        load(OBJECTIVES, tmp_path / "wrong-domc-question")
+    assert str(raised.value) == said
+    assert said in " ".join(CAREER.read_text(encoding="utf-8").split())
+    fixed = load(OBJECTIVES, tmp_path / "domc-question")
+    (question,) = fixed.questions
+    assert sum(o.correct for o in question.options) == 1 and all(o.why for o in question.options)
+    assert question.options[question.right].answer == "`-v data:/data:ro`"

@@ -101,22 +101,40 @@ def test_notebook_renders_the_verdict_in_jupyterlab(jupyterlab, no_leftovers: No
 STARTED = "[...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[[*0-9]+\\]/.test(p.textContent))"
 
 
+def _answer_dialogs(page, seen: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Answer whatever dialog JupyterLab put over the page with its default button, noting its text.
+
+    On a busy machine the kernel may not have started when the page came up, and JupyterLab then asks which kernel
+    to start (the course's settings say to start the preferred one, so this is the fallback); a slow server can also
+    bring up a connection dialog. Either blocks every click on the page until it is answered."""
+    for _ in range(3):
+        dialog = page.locator(".jp-Dialog")
+        if not dialog.count():
+            return
+        seen.append(" ".join(dialog.first.inner_text().split())[:200])
+        accept = dialog.first.locator(".jp-Dialog-button.jp-mod-accept")
+        if accept.count():
+            accept.first.click(timeout=5_000)
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
+
+
 def _run_all_cells(page) -> None:  # type: ignore[no-untyped-def]
-    """Run > Run All Cells, again if no cell started: on a busy machine the kernel can start late (a
-    dialog asks which one to start) or the menu take the first click while it is still opening."""
+    """Run > Run All Cells, again if no cell started: a dialog can come up at any moment while the page settles
+    (answered, then the menu is tried again), and the menu can take the first click while it is still opening."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    for attempt in range(3):
-        # On a busy machine the kernel may not have started when the page came up: JupyterLab then asks which
-        # kernel to start (the course's settings say to start the preferred one, so this is the fallback).
-        select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)
-        if select.count():
-            select.click()
-        page.get_by_role("menuitem", name="Run").click()
-        page.get_by_text("Run All Cells", exact=True).click()
+    seen: list[str] = []
+    for attempt in range(4):
         try:
+            _answer_dialogs(page, seen)
+            page.get_by_role("menuitem", name="Run").click(timeout=10_000)
+            page.get_by_text("Run All Cells", exact=True).click(timeout=10_000)
             page.wait_for_function(STARTED, timeout=60_000)
             return
         except PlaywrightTimeout:
-            if attempt == 2:
-                raise
+            if attempt == 3:
+                raise AssertionError(f"no cell started after four tries of Run > Run All Cells; dialogs answered: "
+                                     f"{seen or 'none'}") from None
+            page.keyboard.press("Escape")  # close a half-open menu before the next try

@@ -62,3 +62,21 @@ def test_an_image_without_ls_is_judged_by_pid_1() -> None:
         return (127, "ls: not found") if argv[0] == "ls" else run(argv)
 
     assert _app(no_ls).uid == "10001"
+
+
+def test_a_status_read_cut_short_is_read_again_and_never_reported_as_a_user() -> None:
+    """A loaded engine once answered `cat /proc/1/status` with exit 0 and no Uid line; the grader then said "the
+    app runs as uid ?". A second read is taken; when that fails too, the caller falls back to `id -u`."""
+    procs = {1: (0, "gunicorn", 10001)}
+    whole = _container(procs, [])
+    answers = iter([(0, "Name:\tgunicorn\n")])
+
+    def cut_once(argv: list[str]) -> tuple[int, str]:
+        return next(answers, None) or whole(argv) if argv == ["cat", "/proc/1/status"] else whole(argv)
+
+    assert _app(cut_once).uid == "10001"
+
+    def always_cut(argv: list[str]) -> tuple[int, str]:
+        return (0, "Name:\tgunicorn\n") if argv == ["cat", "/proc/1/status"] else whole(argv)
+
+    assert app_process(always_cut) is None

@@ -211,6 +211,24 @@ def built(sample: Sample) -> Any:
             client().images.remove(tag, noprune=True)
 
 
+def _call_line(index: int, status: int, answer: Any) -> str:
+    return f"CALL {index} HTTP {status} {json.dumps(answer, sort_keys=True)}"
+
+
+def _calls(base: str, calls: list[dict[str, Any]]) -> str:
+    """Send the requests the page shows (`http.calls` in samples.toml) to a server that answers; one line each."""
+    lines = []
+    for index, call in enumerate(calls):
+        try:
+            response = requests.request(call.get("method", "POST"), base + call["path"], json=call.get("json"), timeout=10)
+            answer: Any = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            lines.append(f"CALL {index} failed: {type(exc).__name__}: {exc}")
+            continue
+        lines.append(_call_line(index, response.status_code, answer))
+    return "".join(line + "\n" for line in lines)
+
+
 def run_sample(sample: Sample, tag: str) -> str:
     """Run the image as the page says; return what it printed (and for servers, what the probe saw)."""
     from graders.engine import client, site
@@ -251,7 +269,8 @@ def run_sample(sample: Sample, tag: str) -> str:
                 break
             time.sleep(0.5)
         probes = "\n".join((p.get("Output") or "") for p in health)
-        return f"{seen}\n{container.logs().decode(errors='replace')}\n{probes}"
+        answers = _calls(f"http://{engine_host()}:{port}", http.get("calls", [])) if seen == f"HTTP {http.get('status', 200)}" else ""
+        return f"{seen}\n{answers}{container.logs().decode(errors='replace')}\n{probes}"
     finally:
         container.remove(force=True)
 
@@ -277,6 +296,8 @@ def test_sample_builds_and_runs_as_the_page_says(sample: Sample) -> None:
         assert spec["fails_with"] in output, output
     elif spec.get("http"):
         assert output.startswith(f"HTTP {spec['http'].get('status', 200)}"), output
+        for index, call in enumerate(spec["http"].get("calls", [])):  # the answers the page quotes
+            assert _call_line(index, call.get("status", 200), call["answer"]) in output, output
     elif "run_expect" in spec:
         assert output.startswith("exit 0") and spec["run_expect"] in output, output
 

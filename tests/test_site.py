@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from project_core import fitted_model
 
 from graders.container import engine_host
 from graders.dockerfile_model import ParsedDockerfile, parse_dockerfile
+from graders.exec_probe import exec_in
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
@@ -181,7 +183,7 @@ MISTAKES: dict[str, tuple[frozenset[str], str]] = {
     "serving-a-model/wrong-curl-healthcheck.Dockerfile":
         (frozenset({"healthcheck_tools_present"}), "/bin/sh: 1: curl: not found"),
     "serving-a-model/wrong-missing-artifact.Dockerfile":
-        (frozenset({"copied_files_exist"}), '"/vocabulary.json": not found'),
+        (frozenset({"copied_files_exist"}), '"/model.json": not found'),
     "serving-a-model/wrong-layer-order.Dockerfile":
         (frozenset({"dependencies_before_code"}), "`CACHED`"),
     # No rule reads who owns WORKDIR: the build itself shows it (tests/test_samples.py builds it).
@@ -438,8 +440,8 @@ def engine() -> Any:
 def _lesson_console() -> tuple[dict[str, Any], dict[str, Any], str]:
     """The request body, the answer and the `id` line that the worked example shows."""
     text = LESSON.read_text(encoding="utf-8")
-    body = re.search(r"-d '(\{\"text\".*?\})'", text)
-    answer = re.search(r"^(\{\"characters\".*)$", text, re.MULTILINE)
+    body = re.search(r"-d '(\{\"station\".*?\})'", text)
+    answer = re.search(r"^(\{\"forecast\".*)$", text, re.MULTILINE)
     ident = re.search(r"^(uid=\d+\(\w+\).*)$", text, re.MULTILINE)
     assert body and answer and ident, "the worked example's console session is not on the page"
     return json.loads(body.group(1)), json.loads(answer.group(1)), ident.group(1)
@@ -447,7 +449,7 @@ def _lesson_console() -> tuple[dict[str, Any], dict[str, Any], str]:
 
 def _run_until_healthy(client: Any, tag: str) -> Any:
     # The image's own health test, probed every 0.5 s instead of every 10 s (the engine merges the rest).
-    container = client.containers.run(tag, detach=True, ports={"9000/tcp": None},
+    container = client.containers.run(tag, detach=True, ports={"8000/tcp": None},
                                       labels={SAMPLE_LABEL: "site"}, healthcheck={"interval": 500_000_000})
     deadline = time.monotonic() + 60
     health = None
@@ -462,15 +464,20 @@ def _run_until_healthy(client: Any, tag: str) -> Any:
 
 
 def _url(container: Any, path: str) -> str:
-    port = container.attrs["NetworkSettings"]["Ports"]["9000/tcp"][0]["HostPort"]
+    port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
     return f"http://{engine_host()}:{port}{path}"
 
 
 @contextlib.contextmanager
 def healthy_sample(client: Any, dockerfile: str, tag: str) -> Iterator[Any]:
-    """Build a sample, run it until healthy, and remove container and image whatever happens."""
-    client.images.build(path=str(SAMPLES / "serving-a-model"), dockerfile=dockerfile, tag=tag, rm=True,
-                        forcerm=True, labels={SAMPLE_LABEL: "site"})
+    """Build a sample, run it until healthy, and remove container and image whatever happens.
+
+    Built as the learner builds it (BuildKit where the engine defaults to it): the Dockerfile has a train stage,
+    which the classic builder would leave behind as untagged images."""
+    from graders.build import build_image
+
+    context = SAMPLES / "serving-a-model"
+    build_image(context, context / dockerfile, tag, {SAMPLE_LABEL: "site"}, timeout_s=600)
     container = None
     try:
         container = _run_until_healthy(client, tag)
@@ -484,21 +491,26 @@ def healthy_sample(client: Any, dockerfile: str, tag: str) -> Iterator[Any]:
 @pytest.mark.engine
 @pytest.mark.slow
 def test_worked_example_runs_as_the_lesson_shows(engine: Any) -> None:
+    """The forecast the page shows, from the user it shows; and the model.json that scikit-learn's train stage
+    wrote is the one the project's standard-library fit makes, number for number (the page says so)."""
     body, answer, ident = _lesson_console()
-    with healthy_sample(engine, "Dockerfile", "mastery-test/text-stats:site") as container:
-        request = urllib.request.Request(_url(container, "/stats"), data=json.dumps(body).encode(),
+    with healthy_sample(engine, "Dockerfile", "mastery-test/serving-a-model:site") as container:
+        request = urllib.request.Request(_url(container, "/forecast"), data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.load(response) == answer
-        code, output = container.exec_run("id")
-        assert code == 0 and output.decode().strip() == ident
+        code, output = exec_in(container.id, ["id"], 15)
+        assert code == 0 and output.strip() == ident
+        code, output = exec_in(container.id, ["cat", "model.json"], 15)
+        assert code == 0, output
+    assert json.loads(output) == fitted_model()
 
 
 @pytest.mark.engine
 @pytest.mark.slow
 def test_wrong_bind_is_healthy_but_unreachable(engine: Any) -> None:
     # Through the published port the request is reset, refused or left unanswered; never a 200.
-    with (healthy_sample(engine, "wrong-bind.Dockerfile", "mastery-test/text-stats:wrong-bind") as container,
+    with (healthy_sample(engine, "wrong-bind.Dockerfile", "mastery-test/serving-a-model:wrong-bind") as container,
           pytest.raises((urllib.error.URLError, ConnectionError, TimeoutError))):
         urllib.request.urlopen(_url(container, "/health"), timeout=5)
 

@@ -139,7 +139,9 @@ def test_site_in_a_real_browser(served: str) -> None:
 
             page.goto(served)
             page.locator("label.md-search__icon, .md-search__input").first.click()
-            page.locator("input.md-search__input").fill("healthcheck")
+            # Typed key by key, as a person does: the theme reads the query on keyup, so a fill() (one input event)
+            # was lost whenever it came before the search had started (half the runs on a loaded machine).
+            page.locator("input.md-search__input").press_sequentially("healthcheck", delay=20)
             page.wait_for_selector(".md-search-result__item", timeout=30_000)
             hits = [a.get_attribute("href") or "" for a in page.locator(".md-search-result__item a").all()]
             assert any(re.search(r"(workflows/serving-a-model|first-image|performance|compose)", h) for h in hits), hits
@@ -213,6 +215,34 @@ def test_a_new_lesson_and_the_home_pages_order_in_a_real_browser(served: str) ->
             assert page.locator("a[href*='engine-config/engine-config.ipynb']").count() + \
                 page.locator("code", has_text="labs/engine-config/engine-config.ipynb").count() >= 1
             page.screenshot(path=str(ARTIFACTS / "site-engine-config.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_the_course_project_page_leads_to_each_step_in_a_real_browser(served: str) -> None:
+    """The project page (course/project.md) shows its files in tabs and a table of steps; following a step lands on
+    that lesson's worked example, which says which step it is and links back."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = chromium(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.goto(served + "project/")
+            files = page.locator(".tabbed-set").first
+            code = files.locator(".tabbed-block", has_text="def forecast_days")
+            assert not code.is_visible()  # a tab's file is shown only when chosen
+            files.locator(".tabbed-labels label", has_text="app.py").click()
+            assert code.is_visible()
+            steps = page.locator("table", has_text="What the project gains").locator("tbody tr")
+            source = (REPO_ROOT / "course" / "project.md").read_text(encoding="utf-8")
+            assert steps.count() == len(re.findall(r"^\| \d+ \| \[", source, re.M)) >= 13
+            steps.nth(4).locator("a").click()  # step 5: serving the model
+            page.wait_for_url("**/workflows/serving-a-model/#worked-example-*")
+            heading = page.locator("h2", has_text="Worked example").first
+            assert heading.is_visible()
+            assert page.locator("p", has_text="This is step 5 of").locator("a[href$='project/']").count() == 1
+            page.screenshot(path=str(ARTIFACTS / "site-project-step.png"))
         finally:
             browser.close()
 

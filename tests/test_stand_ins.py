@@ -21,6 +21,7 @@ from docker.models.containers import Container
 
 from graders import engine, images
 from graders.engine import client
+from graders.exec_probe import exec_in
 from graders.labels import RUN_LABEL, image_tag, new_run_id, run_labels
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -137,8 +138,8 @@ def _tail(container: Container, lines: int = 30) -> str:
 
 
 def in_container(container: Container, *argv: str) -> tuple[int, str]:
-    result = container.exec_run(list(argv))
-    return int(result.exit_code), result.output.decode(errors="replace").strip()
+    code, output = exec_in(container.id, list(argv), 60)
+    return code, output.strip()
 
 
 def wait_for_postgres(db: Container, user: str, database: str) -> None:

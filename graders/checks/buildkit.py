@@ -23,7 +23,7 @@ from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
 from graders.dockerfile_model import Instruction, ParsedDockerfile, Stage
 from graders.engine_locks import CACHE_MOUNTS
-from graders.errors import BuildFailed, BuildNetworkFault
+from graders.errors import BuildFailed, BuildNotTheLearners
 from graders.labels import run_labels
 from graders.results import Category, Status
 
@@ -384,7 +384,7 @@ def cache_speeds_rebuild(points: float, added_package: str = "jq", name: str = "
                     if verdict.status is Status.FAILED:
                         return Outcome.failed(verdict.message, _mount_hint(ctx))
                     return verdict
-                except BuildNetworkFault as exc:
+                except BuildNotTheLearners as exc:
                     return Outcome.error(f"After adding {added_package} to packages.txt, {step} failed: {exc.message}",
                                          exc.hint)
                 except BuildFailed as exc:

@@ -13,7 +13,7 @@ from graders import build_fence, engine
 from graders.build import build_image
 from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
-from graders.errors import BuildFailed, BuildNetworkFault
+from graders.errors import BuildFailed, BuildNotTheLearners
 from graders.labels import run_labels
 from graders.results import Category
 
@@ -57,7 +57,7 @@ def dependency_layer_cached(points: float, source_file: str, name: str = "depend
                                           timeout_s=ctx.spec.limits.build_timeout_s,
                                           buildkit=ctx.dockerfile.needs_buildkit, limits=ctx.spec.limits, full_log=True,
                                           cgroup_parent=cgroup_parent)
-            except BuildNetworkFault as exc:
+            except BuildNotTheLearners as exc:
                 return Outcome.error(f"After a one-line edit of {source_file}, the rebuild failed: {exc.message}",
                                      exc.hint)
             except BuildFailed as exc:

@@ -1,21 +1,14 @@
 """Engine-state checks about data that outlives containers: named volumes and what they hold, a database container
 on a network of the learner's, a backup tar and its restore, and a clean-up that keeps the volumes.
 
-They read the learner's objects by the names and label the task gives, and change none of them. To see what a
-volume holds, the grader makes one object of its own: a container that is created, never started, with the volume
-mounted read-only, no network and the grader's run labels; it copies the volume's files out of it (as `docker cp`
-does) and removes it at once."""
+They read the learner's objects by the names and label the task gives, and change none of them; how a volume is
+found and read is graders/learner_volumes.py."""
 
 from __future__ import annotations
 
-import io
 import re
 import tarfile
-import threading
-import weakref
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -23,65 +16,39 @@ import docker.errors
 from graders import engine
 from graders.check_model import Check, Need, Outcome
 from graders.context import GradingContext
-from graders.labels import run_labels
-from graders.learner_objects import LearnerObjects, container_attrs
+from graders.learner_objects import container_attrs
+from graders.learner_volumes import (
+    MAX_BYTES,
+    Files,
+    TooBig,
+    Volume,
+    file_in_volume,
+    listing,
+    names_listed,
+    network_attrs,
+    read_tar,
+    safe_bytes,
+    strip_top,
+    volume_as_asked,
+    volume_attrs,
+    volume_files,
+)
 from graders.results import Category
 
 NEEDS = (Need.ENGINE_STATE,)
 FILE_NEEDS = (Need.FILES, Need.ENGINE_STATE)
-HELPER_IMAGE = "python:3.13-slim"  # a base image of the lab, already in the engine: the helper is never started
-MOUNT = "/volume"
-MAX_BYTES = 16 * 1024 * 1024  # a lab's dataset is a few kB: read no more than this of a volume or a tar
 HEALTHY_POLICIES = ("unless-stopped", "always")
-
-Files = dict[str, bytes]  # path inside the volume (or the tar) -> contents
-
-
-@dataclass(frozen=True)
-class Volume:
-    """A named volume the task asks for, as the task words it."""
-
-    name: str
-    label: str  # key=value
-    command: str  # what makes it: quoted when it is missing or must be made again
-    fill: str = ""  # what puts the task's data into it once made, as the hint words it (commands in backticks)
-
-
-class TooBig(Exception):
-    """More than MAX_BYTES: not the lab's data."""
-
-
-def _read_tar(data: bytes) -> Files:
-    """The regular files of a tar (plain or compressed), by their path without a leading `./` or `/`."""
-    files: Files = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-        for member in archive:
-            if not member.isfile():
-                continue
-            name = re.sub(r"^(?:\./|/)+", "", member.name)
-            handle = archive.extractfile(member)
-            if handle is not None and name:
-                files[name] = handle.read()
-    return files
-
-
-def _strip_top(files: Files) -> Files | None:
-    """The files without the one folder they all sit in (`data/x.csv` -> `x.csv`), or None when there is none."""
-    tops = {name.partition("/")[0] for name in files}
-    if len(tops) != 1 or any("/" not in name for name in files):
-        return None
-    return {name.partition("/")[2]: content for name, content in files.items()}
 
 
 def same_files(mine: Files, theirs: Files) -> bool:
     """Whether a tar holds the volume's files: the same paths and contents, the paths relative to the volume
     (`tar -C /data -cf - .`) or under the one folder it was mounted at (`docker cp box:/data - `)."""
-    return mine == theirs or (bool(mine) and _strip_top(mine) == theirs)
+    return mine == theirs or (bool(mine) and strip_top(mine) == theirs)
 
 
 def _differences(mine: Files, theirs: Files, what: str, of: str) -> str:
     """What `what` holds that `of` does not, and the other way round, in one sentence."""
-    stripped = _strip_top(mine)
+    stripped = strip_top(mine)
     if stripped is not None and not set(mine) & set(theirs):  # a tar of the folder the volume was mounted at
         mine = stripped
     parts = []
@@ -89,104 +56,12 @@ def _differences(mine: Files, theirs: Files, what: str, of: str) -> str:
     extra = sorted(set(mine) - set(theirs))
     changed = sorted(n for n in set(mine) & set(theirs) if mine[n] != theirs[n])
     if missing:
-        parts.append(f"it lacks {_names(missing)}")
+        parts.append(f"it lacks {names_listed(missing)}")
     if extra:
-        parts.append(f"it has {_names(extra)}, which {of} has not")
+        parts.append(f"it has {names_listed(extra)}, which {of} has not")
     if changed:
-        parts.append(f"{_names(changed)} differ(s) in content")
+        parts.append(f"{names_listed(changed)} differ(s) in content")
     return f"{what}: " + "; ".join(parts or ["(no difference found)"])
-
-
-def _names(names: list[str]) -> str:
-    shown = ", ".join(f"`{n}`" for n in names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-
-def _listing(files: Files) -> str:
-    return _names(sorted(files)) if files else "nothing"
-
-
-# --- the read-only look at the learner's engine --------------------------------------------------------------------
-
-_views: weakref.WeakKeyDictionary[LearnerObjects, dict[str, Files]] = weakref.WeakKeyDictionary()
-_views_lock = threading.Lock()
-
-
-def _view(ctx: GradingContext) -> LearnerObjects:
-    assert ctx.learner is not None, "engine-state checks run only once the kind opened its view"
-    return ctx.learner
-
-
-def volume_attrs(name: str) -> dict[str, Any] | None:
-    try:
-        attrs: dict[str, Any] = engine.client().api.inspect_volume(name)
-    except docker.errors.NotFound:
-        return None
-    return attrs
-
-
-def network_attrs(name: str) -> dict[str, Any] | None:
-    try:
-        attrs: dict[str, Any] = engine.client().api.inspect_network(name)
-    except docker.errors.NotFound:
-        return None
-    return attrs if attrs.get("Name") == name else None  # the engine also resolves an id prefix
-
-
-def read_volume(ctx: GradingContext, name: str) -> Files:
-    """The files in the learner's volume `name` (which exists): copied out of a helper container that mounts it
-    read-only and is never started, then removed. One read per volume per grading run."""
-    view = _view(ctx)
-    with _views_lock:
-        seen = _views.setdefault(view, {})
-        if name in seen:
-            return seen[name]
-    api = engine.client().api
-    helper = api.create_container(
-        HELPER_IMAGE, command=["true"], labels=run_labels(ctx.run_id, ctx.spec.id), network_disabled=True,
-        host_config=api.create_host_config(binds={name: {"bind": MOUNT, "mode": "ro"}}, network_mode="none",
-                                           read_only=True, mem_limit="64m", pids_limit=16))
-    try:
-        stream, _ = api.get_archive(helper["Id"], MOUNT)
-        data = bytearray()
-        for chunk in stream:
-            data += chunk
-            if len(data) > MAX_BYTES:
-                raise TooBig(name)
-    finally:
-        api.remove_container(helper["Id"], force=True)
-    files = _strip_top(_read_tar(bytes(data))) or {}
-    with _views_lock:
-        return seen.setdefault(name, files)
-
-
-def _volume_as_asked(volume: Volume) -> dict[str, Any] | Outcome:
-    attrs = volume_attrs(volume.name)
-    if attrs is None:
-        then = f", then {volume.fill}" if volume.fill else ""
-        return Outcome.failed(f"No volume named `{volume.name}` in the Docker Engine at {engine.address().url}.",
-                              f"Make it: `{volume.command}`{then}. `docker volume ls --filter label={volume.label}` "
-                              "lists the lab's volumes.")
-    key, _, value = volume.label.partition("=")
-    labels = attrs.get("Labels") or {}
-    if labels.get(key) != value:
-        shown = f"the label `{key}={labels[key]}`" if key in labels else f"no label `{key}`"
-        return Outcome.failed(f"The volume `{volume.name}` has {shown} (the task's is `{volume.label}`).",
-                              f"A volume's labels are fixed when it is made. Remove the containers that use it, then "
-                              f"the volume (`docker volume rm {volume.name}`), and make it again: `{volume.command}`.")
-    return attrs
-
-
-def _safe_bytes(folder: Path, name: str) -> bytes | None:
-    """The bytes of a file in the learner's folder (a link only to a file inside it), or None."""
-    try:
-        resolved = (folder / name).resolve()
-        if not resolved.is_file() or not resolved.is_relative_to(folder.resolve()):
-            return None
-        with resolved.open("rb") as handle:
-            return handle.read(MAX_BYTES + 1)
-    except OSError:
-        return None
 
 
 # --- the checks ----------------------------------------------------------------------------------------------------
@@ -197,20 +72,16 @@ def volume_holds(points: float, volume: Volume, file: str, starter: str, copy: s
     """The volume exists with the task's label and holds `file`, the same bytes as the lab folder's `starter`."""
 
     def run(ctx: GradingContext) -> Outcome:
-        attrs = _volume_as_asked(volume)
-        if isinstance(attrs, Outcome):
-            return attrs
-        files = read_volume(ctx, volume.name)
-        if file not in files:
-            return Outcome.failed(f"The volume `{volume.name}` holds {_listing(files)}, not `{file}`.",
-                                  f"Copy the dataset into it: {copy}.")
-        expected = _safe_bytes(ctx.submission, starter)
-        if expected is not None and files[file] != expected:
+        held = file_in_volume(ctx, volume, file, f"Copy the dataset into it: {copy}.")
+        if isinstance(held, Outcome):
+            return held
+        expected = safe_bytes(ctx.submission, starter)
+        if expected is not None and held != expected:
             return Outcome.failed(f"`{file}` in the volume `{volume.name}` differs from `{starter}` in your folder "
-                                  f"({len(files[file])} bytes, not {len(expected)}).",
+                                  f"({len(held)} bytes, not {len(expected)}).",
                                   f"Copy it in again, unchanged: {copy}.")
         return Outcome.passed(f"The volume `{volume.name}` (labelled `{volume.label}`) holds `{file}`, "
-                              f"{len(files[file])} bytes, the same as `{starter}`.")
+                              f"{len(held)} bytes, the same as `{starter}`.")
 
     return Check(name, f"Volume {volume.name} holds {file}", points, Category.STATE, FILE_NEEDS, run,
                  tags=("volume",))
@@ -253,7 +124,7 @@ def database_healthy(points: float, container: str, image: str, label: str, netw
             wrong.append(f"it has no label `{label}`")
         networks = sorted((attrs.get("NetworkSettings") or {}).get("Networks") or {})
         if network not in networks:
-            wrong.append(f"it is on the network(s) {_names(networks) if networks else '(none)'}, not on `{network}` "
+            wrong.append(f"it is on the network(s) {names_listed(networks) if networks else '(none)'}, not on `{network}` "
                          "(on the default `bridge`, containers cannot find each other by name)")
         policy = (host.get("RestartPolicy") or {}).get("Name") or "no"
         if policy not in HEALTHY_POLICIES:
@@ -299,7 +170,7 @@ def query_saved(points: float, file: str, starter: str, column: int, command: st
     its `column` (0-based) to two decimals, as the database computes them once the CSV is loaded."""
 
     def run(ctx: GradingContext) -> Outcome:
-        data = _safe_bytes(ctx.submission, starter)
+        data = safe_bytes(ctx.submission, starter)
         if data is None:
             return Outcome.failed(f"There is no `{starter}` in your folder to compare `{file}` with.",
                                   f"Restore the lab's dataset to `{starter}` (from the course repository's "
@@ -332,20 +203,22 @@ def backup_matches(points: float, tar: str, volume: Volume, command: str, name: 
     """The tar in the lab folder holds exactly the volume's files (paths and contents)."""
 
     def run(ctx: GradingContext) -> Outcome:
-        data = _safe_bytes(ctx.submission, tar)
+        data = safe_bytes(ctx.submission, tar)
         if not data:
             return Outcome.failed(f"`{tar}` is missing or empty in your folder.", f"Back the volume up: `{command}`.")
         try:
             if len(data) > MAX_BYTES:
                 raise TooBig(tar)
-            saved = _read_tar(data)
+            saved = read_tar(data)
         except (tarfile.TarError, TooBig, EOFError, OSError) as exc:
             return Outcome.failed(f"`{tar}` is not a tar archive of the lab's data ({type(exc).__name__}).",
                                   f"Make it again, with tar writing to standard output: `{command}`.")
         if volume_attrs(volume.name) is None:
-            return Outcome.failed(f"`{tar}` holds {_listing(saved)}, but there is no volume `{volume.name}` to "
+            return Outcome.failed(f"`{tar}` holds {listing(saved)}, but there is no volume `{volume.name}` to "
                                   "compare it with.", f"Make the volume (`{volume.command}`), fill it, then `{command}`.")
-        files = read_volume(ctx, volume.name)
+        files = volume_files(ctx, volume.name)
+        if isinstance(files, Outcome):
+            return files
         if same_files(saved, files):
             return Outcome.passed(f"`{tar}` holds the {len(files)} file(s) of `{volume.name}`, byte for byte.")
         return Outcome.failed(_differences(saved, files, f"`{tar}` does not match the volume `{volume.name}`",
@@ -361,13 +234,17 @@ def restored_matches(points: float, restored: Volume, source: Volume, command: s
     """The restored volume exists with the task's label and holds exactly the source volume's files."""
 
     def run(ctx: GradingContext) -> Outcome:
-        attrs = _volume_as_asked(restored)
+        attrs = volume_as_asked(restored)
         if isinstance(attrs, Outcome):
             return attrs
         if volume_attrs(source.name) is None:
             return Outcome.failed(f"There is a volume `{restored.name}`, but no `{source.name}` to compare it with.",
                                   f"Make `{source.name}` (`{source.command}`) and fill it as the task says.")
-        mine, theirs = read_volume(ctx, restored.name), read_volume(ctx, source.name)
+        mine, theirs = volume_files(ctx, restored.name), volume_files(ctx, source.name)
+        if isinstance(mine, Outcome):
+            return mine
+        if isinstance(theirs, Outcome):
+            return theirs
         if mine == theirs and mine:
             return Outcome.passed(f"`{restored.name}` holds the same {len(mine)} file(s) as `{source.name}`.")
         return Outcome.failed(_differences(mine, theirs, f"The volume `{restored.name}` does not match `{source.name}`",
@@ -392,12 +269,12 @@ def cleaned_up(points: float, label: str, keep: tuple[str, ...], name: str = "cl
             found.append(f"{len(dangling)} dangling image(s) (`<none>:<none>`) carry the label `{label}`")
         if stopped:
             names = [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in stopped]
-            found.append(f"the stopped container(s) {_names(names)} carry the label `{label}`")
+            found.append(f"the stopped container(s) {names_listed(names)} carry the label `{label}`")
         if gone:
-            found.append(f"the named volume(s) {_names(gone)} are gone: a clean-up must keep the data")
+            found.append(f"the named volume(s) {names_listed(gone)} are gone: a clean-up must keep the data")
         if not found:
             return Outcome.passed(f"No dangling image or stopped container carries `{label}`, and "
-                                  f"{_names(list(keep))} are kept.")
+                                  f"{names_listed(list(keep))} are kept.")
         hints = []
         if stopped:
             hints.append(f"Remove the lab's stopped containers: `docker container prune -f --filter label={label}`.")

@@ -21,7 +21,7 @@ from graders.errors import ImageError
 SUITE = "forky"
 DEBOOTSTRAP_SCRIPT = "/usr/share/debootstrap/scripts/sid"  # bookworm's debootstrap has no forky script
 PACKAGES = ("docker.io", "docker-cli", "docker-buildx", "docker-compose", "containerd", "runc", "tini",
-            "iptables", "iproute2", "ca-certificates", "socat")
+            "iptables", "iproute2", "ca-certificates", "socat", "procps")  # procps: `docker top` runs ps
 ENTRYPOINT = "/usr/local/bin/mastery-engine"
 RECIPE_REVISION = "1"  # bump when the image's making changes in a way the hash below cannot see
 

@@ -20,7 +20,7 @@ from graders.compose_model import REFUSED_HINT, Refused
 from graders.compose_policy import refusals
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
-from graders.errors import BuildFailed, BuildNetworkFault, GraderError, SubmissionError
+from graders.errors import BuildFailed, BuildNotTheLearners, GraderError, SubmissionError
 from graders.kinds import local_files, run_cleanup
 from graders.labels import run_labels
 from graders.spec import LabSpec
@@ -82,7 +82,7 @@ def build(ctx: GradingContext, say: Say) -> None:
                             timeout_s=max(1.0, deadline - time.monotonic()), buildkit=_needs_buildkit(dockerfile),
                             limits=limits, on_line=on_line, cgroup_parent=cgroup_parent,
                             extra_flags=compose_build_flags(section))
-    except BuildNetworkFault as exc:
+    except BuildNotTheLearners as exc:
         ctx.blockers[Phase.BUILD] = Blocker("error", f"The image of `{name}` did not build: {exc.message}", exc.hint,
                                             step="build", summary="the stack's images could not be built (see stack_builds).")
     except (BuildFailed, GraderError) as exc:

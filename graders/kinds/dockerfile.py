@@ -19,7 +19,7 @@ from graders.container import health_override, run_to_completion, start_containe
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.engine_locks import CACHE_MOUNTS
-from graders.errors import BuildFailed, BuildNetworkFault, ContainerFailed, GraderError, SubmissionError
+from graders.errors import BuildFailed, BuildNotTheLearners, ContainerFailed, GraderError, SubmissionError
 from graders.kinds import Progress, local_files
 from graders.labels import image_tag, run_labels, scratch_prefix
 from graders.spec import LabSpec, RunMode
@@ -89,7 +89,7 @@ def _build(ctx: GradingContext, say: Progress) -> None:
                                     timeout_s=ctx.spec.limits.build_timeout_s, buildkit=ctx.dockerfile.needs_buildkit,
                                     limits=ctx.spec.limits, on_line=on_line, cgroup_parent=cgroup_parent)
         ctx.image_attrs = engine.client().api.inspect_image(ctx.build.image_id)
-    except BuildNetworkFault as exc:
+    except BuildNotTheLearners as exc:
         # Not the learner's fault: the build check and those that need the image are the grader's `error`.
         ctx.blockers[Phase.BUILD] = Blocker("error", exc.message, exc.hint, step="build",
                                             summary="the image could not be built (see image_builds).")

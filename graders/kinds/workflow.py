@@ -18,7 +18,7 @@ from graders.build import MAX_CONTEXT_BYTES, build_image
 from graders.check_model import Need, Phase
 from graders.context import Blocker, GradingContext
 from graders.dockerfile_model import parse_dockerfile
-from graders.errors import BuildFailed, BuildNetworkFault, GraderError, SubmissionError
+from graders.errors import BuildFailed, BuildNotTheLearners, GraderError, SubmissionError
 from graders.kinds import Progress
 from graders.labels import image_tag, run_labels
 from graders.spec import LabSpec
@@ -121,7 +121,7 @@ def _carry_out_build(ctx: GradingContext, action: Action, built: dict[tuple[str,
                 result = build_image(context, dockerfile, tag, {}, timeout_s=ctx.spec.limits.build_timeout_s,
                                      buildkit=parsed.needs_buildkit, limits=ctx.spec.limits,
                                      cgroup_parent=cgroup_parent, extra_flags=action.flags)
-        except BuildNetworkFault as exc:  # not the learner's: the build check, and what needs it, are the grader's error
+        except BuildNotTheLearners as exc:  # not the learner's: the build check, and what needs it, are the grader's error
             ctx.blockers[Phase.BUILD] = Blocker("error", exc.message, exc.hint, step="build",
                                                 summary="the image could not be built (see image_builds).")
             return StepResult(action, "failed", f"{where}: {exc.message}", exc.hint)

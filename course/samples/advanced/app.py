@@ -1,15 +1,16 @@
-"""Ice-cream sales from temperature over HTTP: the worked example of the lesson "Advanced patterns".
+"""The course project's API: forecasts from model.json over HTTP.
 
-GET /health                     -> 200 {"status": "ok"}
-GET /predict?temperature=25     -> {"temperature": 25.0, "sales": ...}
-GET /about                      -> the CPU the model was trained on, and the one serving it
+GET  /health   -> 200 {"status": "ok", "stations": [...]}
+POST /forecast -> body {"station": "hill", "days": 3}  (days: 1 to 14, 3 when left out)
+                  answer {"station": "hill", "forecast": [{"day": "2026-03-31", "temperature": 12.6}, ...]}
 """
 
 import json
 import os
-import platform
 
 from flask import Flask, jsonify, request
+
+from forecast import MAX_DAYS, forecast
 
 MODEL_PATH = os.environ.get("MODEL_PATH", "model.json")
 
@@ -20,23 +21,22 @@ with open(MODEL_PATH, encoding="utf-8") as f:
 
 @app.get("/health")
 def health():
-    return jsonify(status="ok")
+    return jsonify(status="ok", stations=sorted(MODEL["stations"]))
 
 
-@app.get("/predict")
-def predict():
-    temperature = request.args.get("temperature", type=float)
-    if temperature is None:
-        return jsonify(error="ask like /predict?temperature=25"), 400
-    sales = MODEL["slope"] * temperature + MODEL["intercept"]
-    return jsonify(temperature=temperature, sales=round(sales, 1))
-
-
-@app.get("/about")
-def about():
-    return jsonify(trained_on=MODEL["trained_on"], serving_on=platform.machine())
+@app.post("/forecast")
+def forecast_days():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("station"), str):
+        return jsonify(error='send a JSON object like {"station": "hill", "days": 3}'), 400
+    station, days = body["station"], body.get("days", 3)
+    if station not in MODEL["stations"]:
+        return jsonify(error=f"no station {station!r}; the model knows {sorted(MODEL['stations'])}"), 404
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+        return jsonify(error=f"days must be a whole number from 1 to {MAX_DAYS}"), 400
+    return jsonify(station=station, forecast=forecast(MODEL, station, days))
 
 
 if __name__ == "__main__":
-    # For trying the app out on your laptop only. In the image, gunicorn serves it (see the Dockerfile).
-    app.run(host="127.0.0.1", port=8000)
+    # For trying the app out on your laptop only. In an image, gunicorn serves it.
+    app.run(host="127.0.0.1", port=9000)

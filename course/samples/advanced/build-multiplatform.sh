@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the worked example for two CPU architectures and push both, under one tag, to a registry.
-# Usage: ./build-multiplatform.sh ghcr.io/<you>/icecream:1.0
+# Usage: ./build-multiplatform.sh ghcr.io/<you>/forecast-api:1.0
 set -euo pipefail
 image="${1:?usage: $0 REGISTRY/NAME:TAG}"
 

@@ -1,10 +1,11 @@
 # Stage 1, "trainer": runs on the machine that builds ($BUILDPLATFORM), at native speed, whatever
 # platform the image is for. Its result, model.json, is the same on every platform, so in a
-# multi-platform build it runs once and every platform's image gets a copy.
+# multi-platform build it runs once and every platform's image gets a copy. train.py uses the standard
+# library only, so the stage needs no packages.
 FROM --platform=$BUILDPLATFORM python:3.13-slim AS trainer
 WORKDIR /work
-COPY train.py .
-RUN python train.py --out model.json
+COPY forecast.py train.py readings.csv ./
+RUN python train.py readings.csv model.json
 
 # Stage 2, "runtime": no --platform, so it is built for the target platform, as every stage is by default.
 FROM python:3.13-slim AS runtime
@@ -32,7 +33,7 @@ RUN --mount=type=cache,target=/var/cache/pip \
     pip install -r requirements.txt
 
 COPY --from=trainer /work/model.json .
-COPY app.py .
+COPY forecast.py app.py ./
 
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app

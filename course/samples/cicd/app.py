@@ -1,43 +1,42 @@
-"""Summary statistics over HTTP: the worked example of the lesson "CI/CD and multi-stage builds".
+"""The course project's API: forecasts from model.json over HTTP.
 
-GET  /health   -> 200 {"status": "ok"}
-POST /describe -> body {"values": [numbers]}
-                  answer {"count": ..., "mean": ..., "median": ..., "min": ..., "max": ...}
+GET  /health   -> 200 {"status": "ok", "stations": [...]}
+POST /forecast -> body {"station": "hill", "days": 3}  (days: 1 to 14, 3 when left out)
+                  answer {"station": "hill", "forecast": [{"day": "2026-03-31", "temperature": 12.6}, ...]}
 """
 
-import statistics
+import json
+import os
 
 from flask import Flask, jsonify, request
 
+from forecast import MAX_DAYS, forecast
+
+MODEL_PATH = os.environ.get("MODEL_PATH", "model.json")
+
 app = Flask(__name__)
-
-
-def describe(values: list[float]) -> dict[str, float]:
-    """The numbers a data scientist looks at first, rounded for people to read."""
-    return {
-        "count": len(values),
-        "mean": round(statistics.fmean(values), 4),
-        "median": round(statistics.median(values), 4),
-        "min": min(values),
-        "max": max(values),
-    }
+with open(MODEL_PATH, encoding="utf-8") as f:
+    MODEL = json.load(f)
 
 
 @app.get("/health")
 def health():
-    return jsonify(status="ok")
+    return jsonify(status="ok", stations=sorted(MODEL["stations"]))
 
 
-@app.post("/describe")
-def describe_endpoint():
+@app.post("/forecast")
+def forecast_days():
     body = request.get_json(silent=True)
-    values = body.get("values") if isinstance(body, dict) else None
-    if not isinstance(values, list) or not values or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return jsonify(error='send a JSON object like {"values": [1.5, 2.0, 3.5]}'), 400
-    return jsonify(describe(values))
+    if not isinstance(body, dict) or not isinstance(body.get("station"), str):
+        return jsonify(error='send a JSON object like {"station": "hill", "days": 3}'), 400
+    station, days = body["station"], body.get("days", 3)
+    if station not in MODEL["stations"]:
+        return jsonify(error=f"no station {station!r}; the model knows {sorted(MODEL['stations'])}"), 404
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+        return jsonify(error=f"days must be a whole number from 1 to {MAX_DAYS}"), 400
+    return jsonify(station=station, forecast=forecast(MODEL, station, days))
 
 
 if __name__ == "__main__":
-    # For trying the app out on your laptop only. In the image, gunicorn serves it (see the Dockerfile).
-    app.run(host="127.0.0.1", port=8000)
+    # For trying the app out on your laptop only. In an image, gunicorn serves it.
+    app.run(host="127.0.0.1", port=9000)

@@ -4,10 +4,11 @@ FROM python:3.13-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CHECKPOINT_DIR=/data \
-    EPOCHS=5
+    EPOCHS=10
 
 WORKDIR /app
-COPY train.py .
+# The job, the project's model core and its readings.
+COPY forecast.py readings.csv train.py ./
 
 # An unprivileged user, and a /data folder it owns.
 RUN useradd --create-home --uid 10001 --no-log-init trainer \

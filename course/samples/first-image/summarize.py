@@ -1,10 +1,10 @@
 """Summarise sensor readings per station: the worked example of "Your first data-science image".
 
 With no argument it makes a small, seeded data set of its own, so the image runs anywhere. Give it a
-CSV with the columns station and temperature to summarise your data instead, for example one mounted
-read-only into the container:
+CSV with the columns station and temperature to summarise your data instead, for example the course
+project's readings.csv, mounted read-only into the container:
 
-    docker run --rm -v "$PWD/data:/data:ro" station-summary /data/readings.csv
+    docker run --rm -v "$PWD:/data:ro" station-summary python summarize.py /data/readings.csv
 """
 
 import csv

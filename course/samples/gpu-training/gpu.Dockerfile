@@ -25,9 +25,12 @@ ENV PATH=/opt/venv/bin:$PATH
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cu128 torch==2.10.0 \
     && pip install --no-cache-dir numpy==2.4.6
 
-RUN useradd --create-home --uid 10001 --no-log-init trainer
+# runs/ is where the model goes: the trainer's own, so the job can write there when nothing is mounted.
+RUN useradd --create-home --uid 10001 --no-log-init trainer \
+    && mkdir -p /app/runs \
+    && chown trainer:trainer /app/runs
 WORKDIR /app
-COPY train.py .
+COPY forecast.py train.py readings.csv ./
 USER trainer
 
-CMD ["python", "train.py"]
+CMD ["python", "train.py", "readings.csv", "runs/model.json"]

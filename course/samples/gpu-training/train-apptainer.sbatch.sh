@@ -25,8 +25,9 @@ fi
 
 # --nv          the host's NVIDIA devices and driver libraries (no Container Toolkit needed)
 # --containall  no $HOME, /tmp or current folder from the host, a clean environment, own PID and IPC namespaces
-# --bind        the one folder the job writes to: the image itself is read-only
-# --pwd /app    Apptainer ignores WORKDIR, and the image's CMD is `python train.py`, relative to /app
+# --bind        the one folder the job writes to (runs/model.json): the image itself is read-only
+# --pwd /app    Apptainer ignores WORKDIR, and the image's CMD, `python train.py readings.csv runs/model.json`,
+#               names its files relative to /app
 # `apptainer run` runs the runscript made from the image's ENTRYPOINT and CMD, as you, not as its USER.
 apptainer run --nv --containall \
     --bind "$PWD/runs:/app/runs" \

@@ -11,7 +11,7 @@ RUN pip3 install --no-cache-dir numpy==2.4.6
 
 RUN useradd --create-home --uid 10001 --no-log-init trainer
 WORKDIR /app
-COPY train.py .
+COPY forecast.py train.py readings.csv ./
 USER trainer
 
-CMD ["python3", "train.py"]
+CMD ["python3", "train.py", "readings.csv", "runs/model.json"]

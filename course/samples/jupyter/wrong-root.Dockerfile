@@ -11,6 +11,10 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt
 # MISTAKE: no user is created and there is no USER line, so JupyterLab would run as root.
 WORKDIR /notebooks
 
+# The project's readings and a first exploration of them (explore.py), outside /notebooks: a folder mounted
+# there hides whatever the image has in it.
+COPY readings.csv explore.py /project/
+
 EXPOSE 8888
 # /api answers without a token: enough to know that the server is up.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -14,6 +14,10 @@ RUN useradd --create-home --uid 1000 --no-log-init analyst \
 USER analyst
 WORKDIR /notebooks
 
+# The project's readings and a first exploration of them (explore.py), outside /notebooks: a folder mounted
+# there hides whatever the image has in it. COPY makes them root's, so the analyst can read them, not change them.
+COPY readings.csv explore.py /project/
+
 EXPOSE 8888
 # /api answers without a token: enough to know that the server is up.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from graders.checks.engine_volumes import (
-    Volume,
     backup_matches,
     cleaned_up,
     database_healthy,
@@ -16,6 +15,7 @@ from graders.checks.engine_volumes import (
     volume_holds,
 )
 from graders.labels import task_label
+from graders.learner_volumes import Volume
 from graders.spec import LabSpec
 
 LAB = "essential-commands"

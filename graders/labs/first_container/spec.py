@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from graders.checks.engine_state import (
-    Wanted,
     container_removed,
     container_running,
     file_holds_logs,
@@ -14,6 +13,7 @@ from graders.checks.engine_state import (
     job_succeeded,
     only_named_carry_label,
 )
+from graders.learner_containers import Wanted
 from graders.labels import task_label
 from graders.spec import LabSpec
 
