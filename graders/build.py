@@ -244,7 +244,8 @@ def _retried_on_network_faults(watched: Watched, again: Callable[[float], Watche
 
 
 LOST_LAYER = re.compile(r"failed to get (?:layer (sha256:[0-9a-f]{12})[0-9a-f]*: layer does not exist"
-                        r"|digest (sha256:[0-9a-f]{12})[0-9a-f]*: open \S*/imagedb/content/\S*: no such file)")
+                        r"|digest (sha256:[0-9a-f]{12})[0-9a-f]*: open \S*/imagedb/content/\S*: no such file)"
+                        r"|failed to solve: layer does not exist")  # the third spelling names nothing
 LOST_LAYER_PAUSES_S = (0.0, 0.0)  # three tries in all; nothing to wait for
 
 
@@ -254,7 +255,8 @@ def _retried_on_lost_layers(watched: Watched, again: Callable[[float], Watched],
     image's removal took what this export reused, seen when a cohort's alike submissions build and clean up at
     once; 1 build in 240 when four threads built and removed alike images). `again` builds without the cache:
     the builder's cache still points at what was lost (in make test three tries within a second lost the same
-    layer), and a build from scratch writes it anew. What it showed is the short id of what was lost."""
+    layer), and a build from scratch writes it anew. What it showed is the short id of what was lost ("a layer"
+    where the log names none)."""
     return _built_again_while(
         watched, _lost_layer, lambda _: LOST_LAYER_PAUSES_S,
         lambda lost, _: f"The engine lost {lost} while it wrote the image; building again without the cache.",
@@ -263,7 +265,7 @@ def _retried_on_lost_layers(watched: Watched, again: Callable[[float], Watched],
 
 def _lost_layer(lines: list[str]) -> str | None:
     found = next((m for line in reversed(lines[-20:]) if (m := LOST_LAYER.search(line))), None)
-    return (found.group(1) or found.group(2)) if found else None
+    return (found.group(1) or found.group(2) or "a layer") if found else None
 
 
 MIN_RETRY_S = 30.0  # a new try needs at least this much of the build's time left to be worth starting

@@ -201,6 +201,14 @@ LOST_CONFIG_LINE = (  # the same race, reproduced with four threads building and
     "ebda0d5276af91039ff0c6844fa282ab8: no such file or directory")
 
 
+LOST_UNNAMED_LOG = [  # CI on stop 28: the jupyter solution and an alternative, built at once on two workers
+    "exporting to image",
+    "exporting layers done",
+    "ERROR: layer does not exist",
+    "ERROR: failed to build: failed to solve: layer does not exist",
+]
+
+
 def test_a_lost_layer_is_built_again_and_a_learner_s_failure_is_not() -> None:
     lost, built = Watched(1, LOST_LAYER_LOG, 1.0), Watched(0, ["#12 DONE 0.1s"], 1.0)
     said: list[str] = []
@@ -214,6 +222,9 @@ def test_a_lost_layer_is_built_again_and_a_learner_s_failure_is_not() -> None:
 
     config = Watched(1, [LOST_CONFIG_LINE], 1.0)
     assert _retried_on_lost_layers(config, lambda left: config, 1e9, None)[1:] == ("sha256:2a5abfd489e8", 3)
+
+    unnamed = Watched(1, LOST_UNNAMED_LOG, 1.0)
+    assert _retried_on_lost_layers(unnamed, lambda left: unnamed, 1e9, None)[1:] == ("a layer", 3)
 
     typo = Watched(1, TYPO_IN_CODE, 1.0)
     assert _retried_on_lost_layers(typo, lambda left: pytest.fail("built again"), 1e9, None) == (typo, None, 1)
