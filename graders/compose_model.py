@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -20,12 +21,15 @@ from typing import Any
 import yaml
 
 from graders import engine, netpolicy
+from graders.durations import seconds_or_zero
 from graders.errors import SubmissionError
 from graders.labels import IMAGE_REPO, run_labels
 from graders.limits import Limits
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 CONFIG_TIMEOUT_S = 60
+DEFAULT_INTERVAL_S = 30.0  # Docker's, for a healthcheck that declares none
+DEFAULT_RETRIES = 3  # likewise
 
 
 @dataclass
@@ -243,11 +247,21 @@ def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *
 
 
 def fast_health(healthcheck: dict[str, Any], limits: Limits) -> dict[str, Any]:
-    """The learner's probe, run more often so `up --wait` does not sit out long intervals. Timeout,
-    retries and start period stay theirs; a static check can judge the declared timing."""
+    """The learner's probe, run more often so `up --wait` does not sit out long intervals. Timeout and start
+    period stay theirs; retries grow so that failing probes are tolerated as long as the learner's own
+    retries × interval would tolerate them (up to `compose_unhealthy_after_s`): probed more often, the same
+    retries would call a slow starter unhealthy sooner than its declaration does. A static check judges the
+    declared timing."""
     if healthcheck.get("disable") or healthcheck.get("test") in (["NONE"], "NONE"):
         return healthcheck
-    return {**healthcheck, "interval": f"{int(limits.compose_health_interval_s * 1000)}ms"}
+    fast = limits.compose_health_interval_s
+    retries = int(healthcheck.get("retries") or DEFAULT_RETRIES)
+    try:
+        declared = seconds_or_zero(str(healthcheck.get("interval") or "")) or DEFAULT_INTERVAL_S
+    except ValueError:  # Compose refuses such a file before this runs; nothing to scale by
+        declared = fast
+    tolerated = min(retries * declared, limits.compose_unhealthy_after_s)
+    return {**healthcheck, "interval": f"{int(fast * 1000)}ms", "retries": max(retries, math.ceil(tolerated / fast))}
 
 
 def image_health(image_attrs: dict[str, Any], limits: Limits) -> dict[str, Any] | None:
@@ -255,8 +269,8 @@ def image_health(image_attrs: dict[str, Any], limits: Limits) -> dict[str, Any] 
     declared = (image_attrs.get("Config") or {}).get("Healthcheck") or {}
     if not declared.get("Test") or declared["Test"][0] == "NONE":
         return None
-    health: dict[str, Any] = {"test": declared["Test"], "retries": int(declared.get("Retries") or 3)}
-    for key, field_name in (("timeout", "Timeout"), ("start_period", "StartPeriod")):
+    health: dict[str, Any] = {"test": declared["Test"], "retries": int(declared.get("Retries") or DEFAULT_RETRIES)}
+    for key, field_name in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
         if declared.get(field_name):
             health[key] = f"{int(declared[field_name] / 1e6)}ms"
     return fast_health(health, limits)

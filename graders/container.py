@@ -100,19 +100,33 @@ class RunningContainer:
         code, output = exec_in(self.container.id, argv, timeout_s)
         return code, output.strip()
 
+    def listening_addresses(self) -> list[str] | None:
+        """The addresses (hex, as /proc/net writes them) the container's own socket table shows listening at the
+        lab's port; None when the table cannot be read (no port, or no cat in the image)."""
+        if self.container_port is None:
+            return None
+        code, out = self.exec(["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout_s=5)
+        if code != 0:
+            return None
+        port = f"{self.container_port:04X}"
+        local = [line.split()[1] for line in out.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "0A"]
+        return [addr.rsplit(":", 1)[0] for addr in local if addr.rsplit(":", 1)[-1] == port]
+
     def listens_on_loopback_only(self) -> bool:
         """True when the container's own socket table shows a listener on 127.0.0.1/::1 at the lab's port
         and none on all interfaces (read from /proc/net, so it needs no tool but cat)."""
-        if self.container_port is None:
-            return False
-        code, out = self.exec(["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout_s=5)
-        if code != 0:
-            return False
-        port = f"{self.container_port:04X}"
-        local = [line.split()[1] for line in out.splitlines()[1:] if len(line.split()) > 3 and line.split()[3] == "0A"]
-        mine = [addr.rsplit(":", 1)[0] for addr in local if addr.rsplit(":", 1)[-1] == port]
+        mine = self.listening_addresses()
         loopback = {"0100007F", "00000000000000000000000001000000"}
-        return bool(mine) and all(addr in loopback for addr in mine)
+        return bool(mine) and all(addr in loopback for addr in mine or ())
+
+    def server_answers(self) -> bool:
+        """The port answers through the front and, where the container's socket table can be read, something
+        inside listens at it. The front's own answer alone is not enough: on a loaded host it was seen to
+        close a refused connection later than port_open waits, which reads as open while nothing listens."""
+        if not self.port_open():
+            return False
+        listening = self.listening_addresses()
+        return listening is None or bool(listening)
 
     def pids(self) -> int | None:
         try:
@@ -270,14 +284,15 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
             status = (state.get("Health") or {}).get("Status")
             if status == "healthy":
                 return Readiness(True, elapsed, f"healthy after {elapsed:.1f} s", healthy=True)
-            # The server answers yet the probe keeps failing: the probe is wrong, waiting will not help.
-            if status == "unhealthy" and rc.port_open():
+            # The server answers yet the probe keeps failing: the probe is wrong, waiting will not help. Once
+            # the server was seen answering, the front's answer is enough (a server does not stop listening).
+            if status == "unhealthy" and (rc.port_open() if port_open_since else rc.server_answers()):
                 port_open_since = port_open_since or time.monotonic()
                 if time.monotonic() - port_open_since >= UNHEALTHY_GRACE_S:
                     return _not_ready(rc, state, elapsed, expects_health)
             else:
                 port_open_since = None
-        elif rc.port_open():
+        elif rc.server_answers():
             return Readiness(True, elapsed, f"port {rc.container_port} answered after {elapsed:.1f} s")
         elif elapsed > LOOPBACK_GRACE_S and rc.listens_on_loopback_only():
             # Listening, but where nothing outside the container can reach: waiting longer will not help.

@@ -24,6 +24,10 @@ class Limits:
     # healthy, and a Python probe (0.15-0.2 s each) every 0.1 s was measured to take half a CPU core.
     health_interval_s: float = 0.5
     compose_health_interval_s: float = 0.5  # the same for a stack's services, which are more at once
+    # How long a stack's probe may keep failing after its start period before Compose calls it unhealthy: the
+    # learner's own retries × interval, up to this. Probed every 0.5 s, 3 retries gave a slow starter 1.5 s,
+    # where its declaration gave it 15 s or more: under load an API not yet listening failed a correct stack.
+    compose_unhealthy_after_s: float = 30.0
     # What a run's builds may leave on disk as cache (graders/disk_budget.py). The biggest lab image measured
     # 1.0 GB (ds-stack's mlflow: its 987 MB base and one pip install); the most a lab's own steps add
     # above their base is 0.59 GB (slim-image's bloated original). 3 GiB keeps every lab's layers, and so

@@ -5,12 +5,14 @@ alternative and gaming variants for real."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from graders import images
+from graders import compose_model, container, images
 from graders.build import _unreachable_frontend, _without_syntax_line
 from graders.checks.build import image_builds
 from graders.checks.cache import install_steps
@@ -18,7 +20,7 @@ from graders.checks.context import copied_in
 from graders.checks.environment import meets
 from graders.checks.gpu import compose_requests_gpu
 from graders.checks.static import caches_cleaned_in_same_layer
-from graders.container import health_override
+from graders.container import RunningContainer, health_override, wait_ready
 from graders.context import GradingContext
 from graders.dockerfile_model import parse_dockerfile
 from graders.labs import get_lab
@@ -26,6 +28,7 @@ from graders.limits import Limits
 from graders.results import Status
 from graders.runner import grade
 from graders.script_probe import command_argv, script_path
+from graders.submission import materialize
 
 
 def test_the_script_is_found_in_every_form_of_command() -> None:
@@ -188,3 +191,75 @@ def test_a_probe_slowed_by_a_loaded_host_still_counts() -> None:
     assert (timeout_s(1), timeout_s(3), timeout_s(5), timeout_s(None)) == (3, 9, 10, 10)
     assert health_override({"Test": ["NONE"]}, Limits()) is None
     assert health_override(None, Limits()) is None
+
+
+class LoadedHost(RunningContainer):
+    """A container on a loaded host, as wait_ready sees it: the front answers at once whether or not anything
+    listens inside (its refusal came late), Docker calls the app unhealthy until `starts_after` seconds, when
+    the app listens and its probe passes, or for ever when `probe_wrong`."""
+
+    def __init__(self, starts_after: float, probe_wrong: bool = False, table: bool = True) -> None:
+        self.container_port = 8080
+        self.began = time.monotonic()
+        self.starts_after, self.probe_wrong, self.table = starts_after, probe_wrong, table
+
+    def up(self) -> bool:
+        return time.monotonic() - self.began >= self.starts_after
+
+    def state(self) -> dict[str, Any]:
+        healthy = self.up() and not self.probe_wrong
+        return {"Status": "running", "Health": {"Status": "healthy" if healthy else "unhealthy", "Log": []}}
+
+    def port_open(self) -> bool:
+        return True
+
+    def listening_addresses(self) -> list[str] | None:
+        return (["00000000"] if self.up() else []) if self.table else None
+
+    def diagnose(self) -> tuple[str, str] | None:
+        return None
+
+
+def test_a_front_that_answers_for_a_starting_app_does_not_end_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen in make test: ml-api's app was still starting (its probe: Connection refused), the front answered on
+    # the grader's side, and the wait ended after the unhealthy grace as if the probe were wrong.
+    monkeypatch.setattr(container, "UNHEALTHY_GRACE_S", 0.3)
+    slow = wait_ready(LoadedHost(starts_after=1.0), budget_s=10, expects_health=True)
+    assert slow.ready and slow.healthy, slow.message
+    wrong = wait_ready(LoadedHost(starts_after=0.0, probe_wrong=True), budget_s=10, expects_health=True)
+    assert not wrong.ready and wrong.seconds < 5, "a wrong probe on a listening server still ends the wait early"
+    blind = wait_ready(LoadedHost(starts_after=9.0, table=False), budget_s=10, expects_health=True)
+    assert not blind.ready and blind.seconds < 5, "without a socket table (no cat) the front's answer is trusted"
+
+
+def test_a_stack_s_probes_tolerate_failures_as_long_as_declared() -> None:
+    # Probed every 0.5 s, a service keeps the time its own retries × interval give it (up to 30 s) before Compose
+    # calls it unhealthy: the same 3 retries would give a slow starter 1.5 s instead of 15 s.
+    def retries(**declared: object) -> int:
+        fast = compose_model.fast_health({"test": ["CMD", "true"], **declared}, Limits())
+        assert fast["interval"] == "500ms"
+        return int(fast["retries"])
+
+    assert retries(interval="5s", retries=3) == 30
+    assert retries() == 60  # Docker's 30 s × 3, capped at 30 s
+    assert retries(interval="1s", retries=2) == 4
+    assert retries(interval="100ms", retries=2) == 2  # never fewer than declared
+    image = {"Config": {"Healthcheck": {"Test": ["CMD", "true"], "Interval": int(5e9), "Retries": 3,
+                                        "StartPeriod": int(10e9)}}}
+    assert compose_model.image_health(image, Limits()) == {
+        "test": ["CMD", "true"], "interval": "500ms", "retries": 30, "start_period": "10000ms"}
+
+
+@pytest.mark.engine
+def test_a_stack_that_starts_within_its_declared_tolerance_comes_up(tmp_path: Path, no_leftovers: None) -> None:
+    # secure-runtime's API declares start-period 5 s, 3 retries every 10 s: it may take 35 s to answer. Here it
+    # answers after 9 s, which 3 retries every 0.5 s (6.5 s) would have called unhealthy.
+    spec = get_lab("secure-runtime")
+    folder = materialize(spec, into=tmp_path / "sub")
+    dockerfile = folder / "api" / "Dockerfile"
+    slow = ('CMD ["python", "-c", "import runpy, time; time.sleep(9); '
+            'runpy.run_path(\'scorer.py\', run_name=\'__main__\')"]\n')
+    dockerfile.write_text(dockerfile.read_text().replace('CMD ["python", "scorer.py"]\n', slow))
+    assert slow in dockerfile.read_text()
+    healthy = grade(spec, folder).result("stack_healthy")
+    assert healthy.status is Status.PASSED, healthy.message

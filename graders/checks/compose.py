@@ -13,6 +13,7 @@ from typing import Any
 from graders import engine, health_probe
 from graders.check_model import Check, Need, Outcome, Phase
 from graders.compose_cli import StackCommandFailed
+from graders.compose_model import DEFAULT_INTERVAL_S
 from graders.context import GradingContext
 from graders.durations import seconds_or_zero
 from graders.labels import run_labels
@@ -315,7 +316,6 @@ def _tree(folder: Path) -> list[Path]:
     return sorted(out)
 
 
-DEFAULT_INTERVAL_S = 30.0  # Docker's, for a healthcheck that declares none
 # How much longer than the budget the grader's own run may take. The declared intervals are the learner's
 # doing and are held to the budget exactly; the measured time also depends on how busy the machine is (seen:
 # 65 s for a correct stack, with two other gradings running beside it), and a loaded machine must not
