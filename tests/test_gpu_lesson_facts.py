@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from container_logs import wait_for_log
 
 from graders.spec import REPO_ROOT
 
@@ -61,19 +62,6 @@ def run_to_end(made: Any, timeout: float = 120) -> tuple[int, str]:
     made.start()
     status = made.wait(timeout=timeout)
     return int(status["StatusCode"]), made.logs().decode(errors="replace")
-
-
-def wait_for_log(made: Any, text: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    logs = ""
-    while time.monotonic() < deadline:
-        logs = made.logs().decode(errors="replace")
-        if text in logs:
-            return logs
-        made.reload()
-        assert made.status in {"created", "running"}, f"the container ended before printing {text!r}:\n{logs}"
-        time.sleep(0.2)
-    raise AssertionError(f"no {text!r} within {timeout} s:\n{logs}")
 
 
 def stop_timed(made: Any, timeout: int) -> tuple[float, int]:

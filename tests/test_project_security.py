@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from container_logs import wait_for_log
 from project_core import project_calls
 
 from graders.exec_probe import exec_in
@@ -120,17 +121,6 @@ def wait_healthy(container: Any, seconds: float = 60) -> None:
     pytest.fail(f"not healthy after {seconds} s:\n{container.logs().decode(errors='replace')}")
 
 
-def wait_for_log(container: Any, text: str, seconds: float = 30) -> str:
-    deadline = time.monotonic() + seconds
-    logs = ""
-    while time.monotonic() < deadline:
-        logs = container.logs().decode(errors="replace")
-        if text in logs:
-            break
-        time.sleep(0.5)
-    return logs
-
-
 def exec_out(container: Any, *argv: str) -> tuple[int, str]:
     code, out = exec_in(container.id, list(argv), 60)
     return code, out.strip()
@@ -183,13 +173,13 @@ def test_the_common_mistakes_print_what_the_page_quotes(image: str, secret_dir: 
 
     no_tmp = "FileNotFoundError: [Errno 2] No usable temporary directory found in ['/tmp', '/var/tmp', '/usr/tmp', '/srv']"
     with started(image, token_file, **{**locked, "tmpfs": None}) as container:
-        logs = wait_for_log(container, no_tmp)
+        logs = wait_for_log(container, no_tmp, timeout=30)
     assert no_tmp in logs, logs
 
     control = "Control server error: [Errno 30] Read-only file system: '/home/app'"
     cmd = ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "secure_app:app"]  # no --no-control-socket
     with started(image, token_file, cmd, **locked) as container:
-        logs = wait_for_log(container, control)
+        logs = wait_for_log(container, control, timeout=30)
     assert control in logs, logs
 
     root_only, token = write_token(secret_dir, "api_token_600", mode=0o600)
@@ -198,7 +188,7 @@ def test_the_common_mistakes_print_what_the_page_quotes(image: str, secret_dir: 
         wait_healthy(container)
         answer = requests.post(base_url(container) + "/forecast", json={"station": "hill"},
                                headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        logs = wait_for_log(container, denied)
+        logs = wait_for_log(container, denied, timeout=30)
     assert answer.status_code == 503, answer.text
     assert denied in logs, logs
 
