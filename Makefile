@@ -45,6 +45,7 @@ course: setup
 # the engine, so three workers on two cores finish the lab proofs in about half the time), then those that
 # need the engine to themselves (marker `alone`). Both passes run; either failing fails the target. `--dist
 # loadgroup` keeps each engine-state lab's proofs on one worker (they take turns on the engine; tests/test_labs.py).
+# Each pass ends with its slowest tests, so a CI log shows where the time went.
 TEST_WORKERS ?= 3
 # The engine the suite runs on: `course` (mastery engine start: Engine 28, BuildKit) or `host` (the docker
 # command's own).
@@ -61,8 +62,8 @@ SMOKE := "tests/test_labs.py::test_solution_scores_full_marks[ml-api]" \
 SMOKE_ALONE := tests/test_containment_build.py
 test: setup
 	@status=0; \
-	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not alone" || status=$$?; \
-	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -m alone || status=$$?; \
+	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not alone" --durations=20 || status=$$?; \
+	MASTERY_ENGINE=$(TEST_ENGINE) $(BIN)/python -m pytest -m alone --durations=10 || status=$$?; \
 	echo "Smoke pass on the $(SMOKE_ENGINE) engine"; \
 	MASTERY_ENGINE=$(SMOKE_ENGINE) $(BIN)/python -m pytest -n 2 $(SMOKE) || status=$$?; \
 	MASTERY_ENGINE=$(SMOKE_ENGINE) $(BIN)/python -m pytest -m alone $(SMOKE_ALONE) || status=$$?; \
