@@ -9,6 +9,7 @@ POSTGRES_* contract, and MLflow's tracking image is the python:3.11-slim stand-i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -413,9 +414,22 @@ def _context(ref: str, recipe: Recipe) -> bytes:
 def _build(ref: str, recipe: Recipe, say: Callable[[str], None]) -> None:
     python = f" with CPython {recipe.python.version} built from source (minutes)" if recipe.python else ""
     say(f"building {ref} on {recipe.base}{python}")
+    replaced = _image_id(ref)
     try:
-        engine.client().images.build(fileobj=io.BytesIO(_context(ref, recipe)), custom_context=True, tag=ref,
-                                     rm=True, forcerm=True, timeout=BUILD_TIMEOUT_S)
+        built, _log = engine.client().images.build(fileobj=io.BytesIO(_context(ref, recipe)), custom_context=True,
+                                                   tag=ref, rm=True, forcerm=True, timeout=BUILD_TIMEOUT_S)
     except docker.errors.BuildError as exc:
         tail = "\n".join(str(line.get("stream", line.get("error", ""))).rstrip() for line in list(exc.build_log)[-10:])
         raise ImageError(f"building the {ref} stand-in failed:\n{tail}") from exc
+    if replaced is not None and replaced != built.id:
+        # The tag moved to the new build: the old stand-in (160-190 MB) would stay behind untagged. The engine
+        # refuses while a container or another image still uses it, and then it stays.
+        with contextlib.suppress(docker.errors.APIError):
+            engine.client().images.remove(replaced, noprune=False)
+
+
+def _image_id(ref: str) -> str | None:
+    try:
+        return str(engine.client().images.get(ref).id)
+    except docker.errors.ImageNotFound:
+        return None

@@ -295,7 +295,8 @@ def _post(api: str, endpoint: str, body: dict[str, object]) -> Any:
 
 def test_a_stand_in_made_by_an_older_recipe_is_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
     """A learner's machine keeps its stand-ins between course releases: one whose recipe changed since
-    (its revision label differs) is rebuilt by `prepare`, not kept because the tag is there."""
+    (its revision label differs) is rebuilt by `prepare`, not kept because the tag is there, and the old
+    image is removed, not left untagged."""
     ref = f"mastery-test/stand-in:{new_run_id()}"
     made: list[str] = []
     try:
@@ -307,6 +308,9 @@ def test_a_stand_in_made_by_an_older_recipe_is_rebuilt(monkeypatch: pytest.Monke
             (current,) = images.prepare([ref], offline=True, say=lambda _message: None)
             assert current.present and current.stand_in and not current.stale, current
             made.append(client().images.get(ref).id)
+            if len(made) > 1:
+                with pytest.raises(docker.errors.ImageNotFound):  # not left behind untagged
+                    client().images.get(made[0])
             out = client().containers.run(ref, ["cat", "/made-by"], remove=True, labels=run_labels(new_run_id(), LAB))
             assert out.decode().strip() == content
         assert made[0] != made[1]
