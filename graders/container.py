@@ -27,6 +27,7 @@ from graders.stopped import stopped
 
 LOG_TAIL_LINES = 20
 UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers
+HTTP_ANSWER_S = 2.0  # how long serves_http waits for the status line
 LOOPBACK_GRACE_S = 2.0  # a server seen listening on loopback only for this long is reported at once
 PROBE_TIMEOUT_SLACK = 3  # how many times its declared timeout the grader lets a HEALTHCHECK probe run
 
@@ -118,6 +119,20 @@ class RunningContainer:
         mine = self.listening_addresses()
         loopback = {"0100007F", "00000000000000000000000001000000"}
         return bool(mine) and all(addr in loopback for addr in mine or ())
+
+    def serves_http(self) -> bool:
+        """Something at the port answered an HTTP request through the front, with any status. Listening is not
+        serving: gunicorn's master listens at once while its workers still load the app, and under load that
+        took longer than the unhealthy grace, so a correct probe was taken for a wrong one."""
+        if self.host_port is None:
+            return False
+        try:
+            with socket.create_connection((self.host, self.host_port), timeout=1) as sock:
+                sock.settimeout(HTTP_ANSWER_S)
+                sock.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                return sock.recv(16).startswith(b"HTTP/")
+        except OSError:
+            return False
 
     def server_answers(self) -> bool:
         """The port answers through the front and, where the container's socket table can be read, something
@@ -284,9 +299,10 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
             status = (state.get("Health") or {}).get("Status")
             if status == "healthy":
                 return Readiness(True, elapsed, f"healthy after {elapsed:.1f} s", healthy=True)
-            # The server answers yet the probe keeps failing: the probe is wrong, waiting will not help. Once
-            # the server was seen answering, the front's answer is enough (a server does not stop listening).
-            if status == "unhealthy" and (rc.port_open() if port_open_since else rc.server_answers()):
+            # The server serves yet the probe keeps failing: the probe is wrong, waiting will not help. Once the
+            # server was seen serving, the front's answer is enough. A server that does not speak HTTP is given
+            # the whole budget instead.
+            if status == "unhealthy" and (rc.port_open() if port_open_since else rc.serves_http()):
                 port_open_since = port_open_since or time.monotonic()
                 if time.monotonic() - port_open_since >= UNHEALTHY_GRACE_S:
                     return _not_ready(rc, state, elapsed, expects_health)

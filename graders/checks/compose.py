@@ -318,9 +318,10 @@ def _tree(folder: Path) -> list[Path]:
 
 # How much longer than the budget the grader's own run may take. The declared intervals are the learner's
 # doing and are held to the budget exactly; the measured time also depends on how busy the machine is (seen:
-# 65 s for a correct stack, with two other gradings running beside it), and a loaded machine must not
+# 65 s for a correct stack, with two other gradings running beside it; 96.7 s for ml-pipeline's venv
+# alternative in make test, three workers on two cores), and a loaded machine must not
 # cost a correct stack its points. A start that is really slow (a week-long training run) still fails.
-MEASURED_SLACK = 1.5
+MEASURED_SLACK = 2.0
 
 
 def up_within_budget(points: float, budget_s: float, name: str = "comes_up_within_budget") -> Check:
