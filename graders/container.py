@@ -26,7 +26,7 @@ from graders.limits import Limits
 from graders.stopped import stopped
 
 LOG_TAIL_LINES = 20
-UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app's port answers
+UNHEALTHY_GRACE_S = 8.0  # how long a failing probe is tolerated once the app serves
 HTTP_ANSWER_S = 2.0  # how long serves_http waits for the status line
 LOOPBACK_GRACE_S = 2.0  # a server seen listening on loopback only for this long is reported at once
 PROBE_TIMEOUT_SLACK = 3  # how many times its declared timeout the grader lets a HEALTHCHECK probe run
@@ -136,8 +136,9 @@ class RunningContainer:
 
     def server_answers(self) -> bool:
         """The port answers through the front and, where the container's socket table can be read, something
-        inside listens at it. The front's own answer alone is not enough: on a loaded host it was seen to
-        close a refused connection later than port_open waits, which reads as open while nothing listens."""
+        inside listens at it. The front's own answer alone is not enough: on a loaded host it can close a
+        refused connection later than port_open waits, which reads as open while nothing listens (suspected,
+        not proven, in an ml-api failure under load)."""
         if not self.port_open():
             return False
         listening = self.listening_addresses()
@@ -286,7 +287,7 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
     """Wait until healthy (or, with no healthcheck, until the port opens), the container dies, or budget runs out."""
     started = time.monotonic()
     deadline = started + budget_s
-    port_open_since: float | None = None
+    serving_since: float | None = None
     while True:
         state = rc.state()
         elapsed = time.monotonic() - started
@@ -302,12 +303,12 @@ def wait_ready(rc: RunningContainer, budget_s: float, expects_health: bool) -> R
             # The server serves yet the probe keeps failing: the probe is wrong, waiting will not help. Once the
             # server was seen serving, the front's answer is enough. A server that does not speak HTTP is given
             # the whole budget instead.
-            if status == "unhealthy" and (rc.port_open() if port_open_since else rc.serves_http()):
-                port_open_since = port_open_since or time.monotonic()
-                if time.monotonic() - port_open_since >= UNHEALTHY_GRACE_S:
+            if status == "unhealthy" and (rc.port_open() if serving_since else rc.serves_http()):
+                serving_since = serving_since or time.monotonic()
+                if time.monotonic() - serving_since >= UNHEALTHY_GRACE_S:
                     return _not_ready(rc, state, elapsed, expects_health)
             else:
-                port_open_since = None
+                serving_since = None
         elif rc.server_answers():
             return Readiness(True, elapsed, f"port {rc.container_port} answered after {elapsed:.1f} s")
         elif elapsed > LOOPBACK_GRACE_S and rc.listens_on_loopback_only():
