@@ -88,6 +88,11 @@ def _everything() -> dict[str, set[str]]:
 IN_PARALLEL = "PYTEST_XDIST_WORKER" in os.environ
 
 
+# How long a new volume that nothing uses may take to go before it counts as left behind (parallel runs only):
+# `compose down --volumes` removes a project's volumes after its containers and networks, and under CI's load
+# another test's project volume was still there a second after its containers had gone (stop 29).
+VOLUME_SETTLE_S = 30.0
+
 TASK_NAMES = {name for spec in all_labs().values() for name in spec.task_objects}
 
 
@@ -124,7 +129,7 @@ def no_leftovers(monkeypatch: pytest.MonkeyPatch):
 
     With other workers grading on the same engine, their objects come and go during the test: then only
     the test's own runs are looked at, and new volumes that nothing uses (a VOLUME's anonymous volume left
-    behind), seen twice a second apart so that one being removed with its container is not taken for one."""
+    behind) that are still there after VOLUME_SETTLE_S, so that one being removed is not taken for one."""
     started = recorded_runs(monkeypatch)
     before = _everything()
     yield
@@ -133,7 +138,8 @@ def no_leftovers(monkeypatch: pytest.MonkeyPatch):
         assert left.total == 0, f"grading run {run_id} left labelled objects behind: {left}"
     if IN_PARALLEL:
         dangling = _dangling_volumes(started) - before["volumes"]
-        if dangling:
+        settle_by = time.monotonic() + VOLUME_SETTLE_S
+        while dangling and time.monotonic() < settle_by:
             time.sleep(1)
             dangling &= _dangling_volumes(started)
         assert not dangling, f"grading left volumes behind: {dangling}"
