@@ -168,6 +168,7 @@ class RunFacts:
     lab_id: str
     run_id: str
     limits: Limits
+    start_interval: bool = False  # the engine probes at `start_interval` during a start period (Engine 25+)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -225,7 +226,7 @@ def _health_probed_often(model: dict[str, Any], run: RunFacts) -> None:
     """The learner's healthchecks, run more often so `up --wait` does not sit out long intervals."""
     for service in _services(model).values():
         if (service.get("healthcheck") or {}).get("test"):
-            service["healthcheck"] = fast_health(service["healthcheck"], run.limits)
+            service["healthcheck"] = fast_health(service["healthcheck"], run.limits, start_interval=run.start_interval)
 
 
 # The learner's model becomes the grader's through these, in order; netpolicy.contain_stack then puts it on
@@ -234,38 +235,57 @@ TRANSFORMS: tuple[Callable[[dict[str, Any], RunFacts], None], ...] = (
     _project_named, _labelled, _built_by_grader, _limited, _health_probed_often)
 
 
-def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *,
-              internet: bool = False, front_image: str | None = None) -> dict[str, Any]:
+def effective(compose: ComposeModel, lab_id: str, run_id: str, limits: Limits, *, internet: bool = False,
+              front_image: str | None = None, start_interval: bool = False) -> dict[str, Any]:
     """The model the grader runs: the learner's, made findable, contained and unable to clash with
     anything else on the machine. Nothing a check judges is added: limits only where none were set
-    (checks read the learner's own model for those)."""
+    (checks read the learner's own model for those). `start_interval`: the engine honours a healthcheck's
+    `start_interval` (engine.probes_fast_while_starting)."""
     model = copy.deepcopy(compose.model)
-    run = RunFacts(lab_id, run_id, limits)
+    run = RunFacts(lab_id, run_id, limits, start_interval)
     for transform in TRANSFORMS:
         transform(model, run)
     return netpolicy.contain_stack(model, run.labels, internet=internet, front_image=front_image)
 
 
-def fast_health(healthcheck: dict[str, Any], limits: Limits) -> dict[str, Any]:
-    """The learner's probe, run more often so `up --wait` does not sit out long intervals. Timeout and start
-    period stay theirs; retries grow so that failing probes are tolerated as long as the learner's own
-    retries × interval would tolerate them (up to `compose_unhealthy_after_s`): probed more often, the same
-    retries would call a slow starter unhealthy sooner than its declaration does. A static check judges the
-    declared timing."""
+def fast_health(healthcheck: dict[str, Any], limits: Limits, *, start_interval: bool = False) -> dict[str, Any]:
+    """The learner's probe, run more often so `up --wait` does not sit out long intervals. Its test and timeout
+    stay theirs; a static check judges the declared timing.
+
+    A failing probe is tolerated as long as the learner's own retries × interval would tolerate it (up to
+    `compose_unhealthy_after_s`) after their start period: probed more often, the same retries would call a
+    slow starter unhealthy sooner than its declaration does. Never fewer retries than declared.
+
+    Where the engine honours `start_interval` (Engine 25+), the probe runs every `compose_health_interval_s`
+    only until the service is healthy (during an extended start period, whose failures are uncounted), then
+    every `compose_settled_interval_s` at most, the retries making up the rest of the tolerance: a Python
+    probe every 0.5 s costs a fifth of a CPU core for as long as the stack runs (limits.py). Elsewhere it
+    runs every `compose_health_interval_s` throughout."""
     if healthcheck.get("disable") or healthcheck.get("test") in (["NONE"], "NONE"):
         return healthcheck
     fast = limits.compose_health_interval_s
     retries = int(healthcheck.get("retries") or DEFAULT_RETRIES)
     try:
         declared = seconds_or_zero(str(healthcheck.get("interval") or "")) or DEFAULT_INTERVAL_S
+        start_period = seconds_or_zero(str(healthcheck.get("start_period") or ""))
     except ValueError:  # Compose refuses such a file before this runs; nothing to scale by
-        declared = fast
+        declared, start_period = fast, 0.0
     tolerated = min(retries * declared, limits.compose_unhealthy_after_s)
-    return {**healthcheck, "interval": f"{int(fast * 1000)}ms", "retries": max(retries, math.ceil(tolerated / fast))}
+    if not start_interval:
+        return {**healthcheck, "interval": _ms(fast), "retries": max(retries, math.ceil(tolerated / fast))}
+    settled = max(fast, min(declared, limits.compose_settled_interval_s))
+    counted = max(retries, math.ceil(tolerated / 2 / settled))  # at least half the tolerance, in counted failures
+    quick = max(tolerated - counted * settled, 0.0)  # the rest: probed every `fast`, failures uncounted
+    return {**healthcheck, "start_period": _ms(start_period + quick), "start_interval": _ms(fast),
+            "interval": _ms(settled), "retries": counted}
 
 
-def image_health(image_attrs: dict[str, Any], limits: Limits) -> dict[str, Any] | None:
-    """A compose healthcheck equal to the HEALTHCHECK an image declares, probed more often."""
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms"
+
+
+def image_health(image_attrs: dict[str, Any], limits: Limits, *, start_interval: bool = False) -> dict[str, Any] | None:
+    """A compose healthcheck equal to the HEALTHCHECK an image declares, probed more often (fast_health)."""
     declared = (image_attrs.get("Config") or {}).get("Healthcheck") or {}
     if not declared.get("Test") or declared["Test"][0] == "NONE":
         return None
@@ -273,7 +293,7 @@ def image_health(image_attrs: dict[str, Any], limits: Limits) -> dict[str, Any] 
     for key, field_name in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
         if declared.get(field_name):
             health[key] = f"{int(declared[field_name] / 1e6)}ms"
-    return fast_health(health, limits)
+    return fast_health(health, limits, start_interval=start_interval)
 
 
 def _cap_limits(service: dict[str, Any], limits: Limits) -> None:

@@ -159,6 +159,16 @@ def buildkit_by_default() -> bool:
     return major_version() >= BUILDKIT_DEFAULT_FROM
 
 
+START_INTERVAL_FROM = 25  # Engine 25.0 (API 1.44) added a healthcheck's start_interval
+
+
+def probes_fast_while_starting() -> bool:
+    """Whether the grading engine honours a healthcheck's `start_interval` (Engine 25 and later): Compose refuses
+    the key on older engines ("can't set healthcheck.start_interval as feature require Docker Engine v25 or
+    later", seen on Engine 20.10)."""
+    return major_version() >= START_INTERVAL_FROM
+
+
 def scratch_dir() -> str | None:
     """Where a run's scratch folders (staged copies, volume folders) go: the folder the engine shares with this
     machine where it has one, else the system's temporary folder (None)."""

@@ -5,14 +5,21 @@ alternative and gaming variants for real."""
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
+import re
+import subprocess
 import time
+import uuid
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from graders import compose_model, container, images
+from graders import compose_model, container, durations, engine, images
 from graders.build import _unreachable_frontend, _without_syntax_line
 from graders.checks.build import image_builds
 from graders.checks.cache import install_steps
@@ -240,8 +247,8 @@ def test_a_stack_s_probes_tolerate_failures_as_long_as_declared() -> None:
     # Probed every 0.5 s, a service keeps the time its own retries × interval give it (up to 30 s) before Compose
     # calls it unhealthy: the same 3 retries would give a slow starter 1.5 s instead of 15 s.
     def retries(**declared: object) -> int:
-        fast = compose_model.fast_health({"test": ["CMD", "true"], **declared}, Limits())
-        assert fast["interval"] == "500ms"
+        fast = compose_model.fast_health({"test": ["CMD", "true"], **declared}, Limits(), start_interval=False)
+        assert fast["interval"] == "500ms" and "start_interval" not in fast
         return int(fast["retries"])
 
     assert retries(interval="5s", retries=3) == 30
@@ -252,6 +259,83 @@ def test_a_stack_s_probes_tolerate_failures_as_long_as_declared() -> None:
                                         "StartPeriod": int(10e9)}}}
     assert compose_model.image_health(image, Limits()) == {
         "test": ["CMD", "true"], "interval": "500ms", "retries": 30, "start_period": "10000ms"}
+    assert compose_model.image_health(image, Limits(), start_interval=True) == {
+        "test": ["CMD", "true"], "start_period": "17000ms", "start_interval": "500ms", "interval": "2000ms",
+        "retries": 4}
+
+
+def _seconds(value: object) -> float:
+    return durations.seconds_or_zero(str(value))
+
+
+@pytest.mark.parametrize("declared", [{}, {"interval": "5s", "retries": 3}, {"interval": "10s", "start_period": "5s"},
+                                      {"interval": "1s", "retries": 2}, {"interval": "100ms", "retries": 2},
+                                      {"interval": "3s", "retries": 10, "start_period": "40s"},
+                                      {"interval": "5s", "retries": 20}])
+def test_on_engine_25_a_stack_is_probed_often_only_while_it_starts(declared: dict[str, object]) -> None:
+    # With start_interval, the probe runs every 0.5 s while the service starts (failures uncounted), then every
+    # 2 s at most: a Python probe every 0.5 s costs a fifth of a CPU core for as long as the stack runs. A failing
+    # service is still called unhealthy when the 0.5 s probing would have called it (its start period, then its
+    # retries × interval up to 30 s), never sooner, and never after fewer retries than declared (only those, at
+    # 2 s each, may make it later).
+    limits = Limits()
+    fast = compose_model.fast_health({"test": ["CMD", "true"], **declared}, limits, start_interval=True)
+    assert fast["start_interval"] == "500ms"
+    interval = _seconds(declared.get("interval", "30s"))
+    retries = int(declared.get("retries", 3))  # type: ignore[call-overload]
+    assert _seconds(fast["interval"]) == max(0.5, min(interval, limits.compose_settled_interval_s))
+    assert fast["retries"] >= retries
+    settled = _seconds(fast["interval"])
+    own_start = _seconds(declared.get("start_period", "0ms"))
+    every_half_second = own_start + max(retries, math.ceil(min(retries * interval, 30) / 0.5)) * 0.5
+    unhealthy_after = _seconds(fast["start_period"]) + fast["retries"] * settled
+    assert every_half_second <= unhealthy_after <= max(every_half_second, own_start + retries * settled) + settled
+
+
+@pytest.mark.engine
+def test_a_service_is_probed_every_half_second_while_it_starts_and_every_two_once_healthy(
+        tmp_path: Path, no_leftovers: None) -> None:
+    # What the engine does with fast_health's timing: between one probe's end and the next's start, 0.5 s until
+    # the service is healthy, then 2 s (the Health log's own timestamps). Engine 25 and later only.
+    if not engine.probes_fast_while_starting():
+        pytest.skip(f"Engine {engine.major_version()} has no start_interval: its stacks are probed every 0.5 s")
+    health = compose_model.fast_health({"test": ["CMD-SHELL", "test -e /tmp/up"]}, Limits(), start_interval=True)
+    starts = "import pathlib, time; time.sleep(3); pathlib.Path('/tmp/up').touch(); time.sleep(600)"
+    stack = tmp_path / "compose.yaml"
+    stack.write_text(json.dumps({"services": {"probed": {"image": "python:3.13-slim",
+                                                          "command": ["python", "-c", starts], "healthcheck": health}}}))
+    project = f"mastery-test-probes-{uuid.uuid4().hex[:8]}"
+    compose = ["docker", "compose", "-p", project, "-f", str(stack)]
+
+    def health_log() -> list[dict[str, Any]]:
+        found = engine.client().api.containers(all=True, filters={"label": f"com.docker.compose.project={project}"})
+        log: list[dict[str, Any]] = engine.client().api.inspect_container(found[0]["Id"])["State"]["Health"]["Log"]
+        return log
+
+    def idle(log: list[dict[str, Any]]) -> list[float]:
+        moments = [(_moment(e["Start"]), _moment(e["End"])) for e in log]
+        return [start - end for (_, end), (start, _) in itertools.pairwise(moments)]
+
+    try:
+        up = subprocess.run([*compose, "up", "-d", "--wait", "--wait-timeout", "60"], capture_output=True, text=True,
+                            timeout=120, check=False)
+        assert up.returncode == 0, up.stdout + up.stderr
+        starting = health_log()
+        assert starting[-1]["ExitCode"] == 0 and any(e["ExitCode"] != 0 for e in starting), starting
+        assert max(idle(starting)) < 1.5, idle(starting)
+        time.sleep(9)
+        settled = [e for e in health_log() if _moment(e["Start"]) > _moment(starting[-1]["End"])]
+        assert len(settled) >= 3 and min(idle(settled)) >= 1.9, idle(settled)
+    finally:
+        subprocess.run([*compose, "down", "--timeout", "0"], capture_output=True, timeout=120, check=False)
+
+
+def _moment(stamp: str) -> float:
+    """Seconds since the epoch from the engine's RFC 3339 timestamp (its nanoseconds cut to microseconds)."""
+    found = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    assert found, stamp
+    zone = "+00:00" if found[3] == "Z" else found[3]
+    return datetime.fromisoformat(f"{found[1]}.{((found[2] or '') + '000000')[:6]}{zone}").timestamp()
 
 
 @pytest.mark.engine

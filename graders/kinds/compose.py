@@ -57,7 +57,8 @@ def build(ctx: GradingContext, say: Say) -> None:
     """Build each service's image the way a Dockerfile lab's is built (graders/build.py): with the build's
     limits, its fence, its no-progress budget and a run-scoped tag; Compose then only starts the stack."""
     assert ctx.compose is not None and ctx.build_dir is not None
-    model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet)
+    model = compose_model.effective(ctx.compose, ctx.spec.id, ctx.run_id, ctx.spec.limits, internet=ctx.spec.internet,
+                                    start_interval=engine.probes_fast_while_starting())
     ctx.stack = Stack(ctx.build_dir.parent / EFFECTIVE_FILE, model, timeout_s=ctx.spec.limits.run_timeout_s,
                       forwards=tuple(front.forwards_of(model["services"].get(front.FRONT) or {})))
     builds = {name: service["build"] for name, service in ctx.compose.services.items() if "build" in service}
@@ -140,7 +141,7 @@ def _probe_images_faster(ctx: GradingContext) -> None:
             attrs = engine.client().api.inspect_image(service["image"])
         except docker.errors.ImageNotFound:
             continue
-        health = compose_model.image_health(attrs, ctx.spec.limits)
+        health = compose_model.image_health(attrs, ctx.spec.limits, start_interval=engine.probes_fast_while_starting())
         if health is not None:
             service["healthcheck"] = health
 
