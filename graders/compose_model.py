@@ -292,7 +292,7 @@ def image_health(image_attrs: dict[str, Any], limits: Limits, *, start_interval:
     health: dict[str, Any] = {"test": declared["Test"], "retries": int(declared.get("Retries") or DEFAULT_RETRIES)}
     for key, field_name in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
         if declared.get(field_name):
-            health[key] = f"{int(declared[field_name] / 1e6)}ms"
+            health[key] = _ms(declared[field_name] / 1e9)
     return fast_health(health, limits, start_interval=start_interval)
 
 

@@ -26,12 +26,12 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import docker.errors
 
 from graders import engine, engine_locks, runs
+from graders.durations import engine_epoch
 from graders.errors import BuildFailed
 from graders.labels import run_of_tag
 from graders.limits import Limits
@@ -196,7 +196,7 @@ def _trim_build_cache(api: Api, limits: Limits, since: float | None) -> tuple[li
     freed = 0
     if since is not None:
         start = since + _engine_clock_ahead(api) - CLOCK_SLACK_S
-        mine = [r for r in records if not r.get("InUse") and _epoch(r.get("CreatedAt") or "") >= start]
+        mine = [r for r in records if not r.get("InUse") and engine_epoch(r.get("CreatedAt") or "") >= start]
         pruned, freed = _prune_records(api, mine, limits.keep_cache_bytes)
     total = sum(int(r.get("Size") or 0) for r in records if r["ID"] not in pruned)
     if total > limits.keep_build_cache_bytes:
@@ -263,13 +263,5 @@ def _prune_records(api: Api, records: list[dict[str, Any]], budget: int) -> tupl
 
 def _engine_clock_ahead(api: Api) -> float:
     """How far the engine's clock (which dates cache records) is ahead of this machine's: a VM's may differ."""
-    engine_now = _epoch(api.info().get("SystemTime") or "")
+    engine_now = engine_epoch(api.info().get("SystemTime") or "")
     return engine_now - time.time() if engine_now else 0.0
-
-
-def _epoch(stamp: str) -> float:
-    """Seconds since the epoch of an RFC 3339 time as the engine writes it (nanoseconds, Z); 0 if unreadable."""
-    try:
-        return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp)).timestamp()
-    except ValueError:
-        return 0.0

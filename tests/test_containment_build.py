@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from graders import build_fence, disk_budget, engine
+from graders import build_fence, disk_budget, durations, engine
 from graders.build import (
     build_image,
     build_limit_flags,
@@ -423,7 +423,7 @@ def test_build_cache_is_pruned_to_the_run_budget_then_the_engine_budget(monkeypa
     monkeypatch.setattr(disk_budget, "_build_cache", lambda api: list(cache.records.values()))
     monkeypatch.setattr(disk_budget, "_engine_clock_ahead", lambda api: 0.0)
     limits = Limits(keep_cache_bytes=256 * MiB, keep_build_cache_bytes=2 * GiB)
-    pruned, freed = disk_budget._trim_build_cache(cache, limits, disk_budget._epoch(run_start))
+    pruned, freed = disk_budget._trim_build_cache(cache, limits, durations.engine_epoch(run_start))
     assert pruned == ["child", "huge"] and freed == GiB + MiB
     assert set(cache.records) == {"small", "old"}
     assert cache.calls[-1] == {"filters": None, "keep_storage": 2 * GiB}  # 5 GiB + 10 MiB left: over 2 GiB

@@ -8,12 +8,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 import subprocess
 import time
 import uuid
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +311,7 @@ def test_a_service_is_probed_every_half_second_while_it_starts_and_every_two_onc
         return log
 
     def idle(log: list[dict[str, Any]]) -> list[float]:
-        moments = [(_moment(e["Start"]), _moment(e["End"])) for e in log]
+        moments = [(durations.engine_epoch(e["Start"]), durations.engine_epoch(e["End"])) for e in log]
         return [start - end for (_, end), (start, _) in itertools.pairwise(moments)]
 
     try:
@@ -324,18 +322,10 @@ def test_a_service_is_probed_every_half_second_while_it_starts_and_every_two_onc
         assert starting[-1]["ExitCode"] == 0 and any(e["ExitCode"] != 0 for e in starting), starting
         assert max(idle(starting)) < 1.5, idle(starting)
         time.sleep(9)
-        settled = [e for e in health_log() if _moment(e["Start"]) > _moment(starting[-1]["End"])]
+        settled = [e for e in health_log() if durations.engine_epoch(e["Start"]) > durations.engine_epoch(starting[-1]["End"])]
         assert len(settled) >= 3 and min(idle(settled)) >= 1.9, idle(settled)
     finally:
         subprocess.run([*compose, "down", "--timeout", "0"], capture_output=True, timeout=120, check=False)
-
-
-def _moment(stamp: str) -> float:
-    """Seconds since the epoch from the engine's RFC 3339 timestamp (its nanoseconds cut to microseconds)."""
-    found = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
-    assert found, stamp
-    zone = "+00:00" if found[3] == "Z" else found[3]
-    return datetime.fromisoformat(f"{found[1]}.{((found[2] or '') + '000000')[:6]}{zone}").timestamp()
 
 
 @pytest.mark.engine
